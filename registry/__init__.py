@@ -1,0 +1,1 @@
+"""The records: synthetic datasets, their versions, provenance, evaluations and lineage."""

@@ -1,0 +1,38 @@
+"""Serializer building blocks shared by the registry's API."""
+
+import json
+
+from rest_framework import serializers
+
+
+class StrictFieldsMixin:
+    """Reject fields the serializer does not know: a typo must not be silently ignored."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def decode_json_fields(data, names):
+    """Multipart bodies carry nested objects as JSON strings; decode them, naming the field on error."""
+    decoded = {}
+    errors = {}
+    for key in data:
+        values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+        if len(values) > 1 and key not in ("file",):
+            errors[key] = ["Given more than once."]
+            continue
+        value = values[-1] if values else None
+        if key in names and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                errors[key] = [f"Invalid JSON: {exc.msg} at position {exc.pos}."]
+                continue
+        decoded[key] = value
+    if errors:
+        raise serializers.ValidationError(errors)
+    return decoded

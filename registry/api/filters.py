@@ -1,0 +1,76 @@
+"""Query filters for the registry's list endpoints."""
+
+import django_filters as filters
+
+from governance.models import Project
+
+from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset, VersionStatus
+
+
+class ProjectFilter(filters.FilterSet):
+    slug = filters.CharFilter()
+
+    class Meta:
+        model = Project
+        fields = ["slug"]
+
+
+class DatasetFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="project__slug")
+    name = filters.CharFilter()
+    q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+    tag = filters.CharFilter(method="filter_tag")
+
+    class Meta:
+        model = Dataset
+        fields = ["project", "name"]
+
+    def filter_tag(self, queryset, name, value):
+        # JSON containment is not portable to SQLite; tags are few, so filter on the text form.
+        return queryset.filter(tags__icontains=f'"{value}"')
+
+
+class VersionFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="dataset__project__slug")
+    dataset = filters.CharFilter(field_name="dataset__name")
+    status = filters.MultipleChoiceFilter(choices=VersionStatus.choices)
+    fingerprint = filters.CharFilter()
+    generator = filters.CharFilter(field_name="generator__name")
+    source_namespace = filters.CharFilter(field_name="sources__namespace", distinct=True)
+    source_name = filters.CharFilter(field_name="sources__name", distinct=True)
+    registered_by = filters.CharFilter(field_name="registered_by__username")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = DatasetVersion
+        fields = ["project", "dataset", "status", "fingerprint", "generator"]
+
+
+class SourceDatasetFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="project__slug")
+    namespace = filters.CharFilter()
+    name = filters.CharFilter()
+
+    class Meta:
+        model = SourceDataset
+        fields = ["project", "namespace", "name"]
+
+
+class GeneratorFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="project__slug")
+    name = filters.CharFilter()
+    version = filters.CharFilter()
+
+    class Meta:
+        model = Generator
+        fields = ["project", "name", "version"]
+
+
+class RegistrationJobFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="project__slug")
+    state = filters.CharFilter()
+
+    class Meta:
+        model = RegistrationJob
+        fields = ["project", "state"]

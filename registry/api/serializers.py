@@ -1,0 +1,253 @@
+"""Input and output shapes of the registry API (separate where they differ)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from governance.models import Project
+
+from ..evaluation.io import FORMATS
+from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
+from ..models.catalog import dataset_name_validator
+from .fields import StrictFieldsMixin
+
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+
+
+# --- input --------------------------------------------------------------------------------------
+class GeneratorInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    version = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    parameters = serializers.DictField(required=False, default=dict)
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=SEED_MIN, max_value=SEED_MAX
+    )
+
+
+class SourceInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    namespace = serializers.CharField(max_length=255)
+    name = serializers.CharField(max_length=500)
+    version = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class DatasetDetailsInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Descriptive fields applied when the registration creates the dataset."""
+
+    description = serializers.CharField(required=False, allow_blank=True)
+    intended_uses = serializers.CharField(required=False, allow_blank=True)
+    out_of_scope_uses = serializers.CharField(required=False, allow_blank=True)
+    prohibited_uses = serializers.CharField(required=False, allow_blank=True)
+    owner = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    license = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+
+
+class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
+    """POST /api/v1/versions/: a file upload, a file:// URI under a data root, or declared facts."""
+
+    project = serializers.SlugField(max_length=63)
+    dataset = serializers.CharField(max_length=200, validators=[dataset_name_validator])
+    dataset_details = DatasetDetailsInputSerializer(required=False)
+    generator = GeneratorInputSerializer()
+    sources = SourceInputSerializer(many=True, allow_empty=False)
+    code_version = serializers.CharField(max_length=255)
+    file = serializers.FileField(required=False, allow_empty_file=True)
+    format = serializers.ChoiceField(choices=FORMATS, required=False)
+    storage_uri = serializers.CharField(max_length=2000, required=False)
+    fingerprint = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        error_messages={"invalid": "Must be a SHA-256: 64 lowercase hexadecimal characters."},
+    )
+    schema = serializers.JSONField(required=False)
+    row_count = serializers.IntegerField(required=False, min_value=0)
+    byte_count = serializers.IntegerField(required=False, min_value=0)
+
+    def validate(self, attrs):
+        has_file = "file" in attrs
+        uri = attrs.get("storage_uri", "")
+        declared = [name for name in ("schema", "row_count", "byte_count") if name in attrs]
+        if has_file and uri:
+            raise serializers.ValidationError(
+                {"storage_uri": ["Give either a file or a storage_uri, not both."]}
+            )
+        if has_file and (declared or "fingerprint" in attrs):
+            name = declared[0] if declared else "fingerprint"
+            raise serializers.ValidationError({name: ["Computed by the registry from the uploaded file."]})
+        if not has_file and not uri.startswith("file:"):
+            missing = [name for name in ("fingerprint", "schema", "row_count") if name not in attrs]
+            if missing and not uri:
+                raise serializers.ValidationError(
+                    {
+                        "file": [
+                            "Upload a file, give a file:// storage_uri, "
+                            "or declare fingerprint, schema and row_count."
+                        ]
+                    }
+                )
+            if missing:
+                raise serializers.ValidationError(
+                    {
+                        name: ["Required: the registry cannot read this storage_uri itself."]
+                        for name in missing
+                    }
+                )
+        if uri.startswith("file:") and declared:
+            raise serializers.ValidationError({declared[0]: ["Computed by the registry from the file."]})
+        return attrs
+
+
+# --- output -------------------------------------------------------------------------------------
+class ProjectSerializer(serializers.ModelSerializer):
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["slug", "name", "description", "created_at", "roles"]
+
+    def get_roles(self, project) -> list[str]:
+        roles = self.context.get("roles_by_project", {})
+        return sorted(roles.get(project.pk, ()))
+
+
+class GeneratorSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Generator
+        fields = ["id", "project", "name", "version", "description", "created_at"]
+
+
+class SourceDatasetSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = SourceDataset
+        fields = [
+            "id",
+            "project",
+            "namespace",
+            "name",
+            "description",
+            "contains_personal_data",
+            "legal_basis",
+            "owner",
+            "license",
+            "fingerprint",
+            "created_at",
+        ]
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    version_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "project",
+            "name",
+            "description",
+            "intended_uses",
+            "out_of_scope_uses",
+            "prohibited_uses",
+            "owner",
+            "contact",
+            "license",
+            "tags",
+            "version_count",
+            "created_at",
+        ]
+
+
+class VersionSourceSerializer(serializers.Serializer):
+    namespace = serializers.CharField(source="source.namespace")
+    name = serializers.CharField(source="source.name")
+    version = serializers.CharField(source="source_version")
+
+
+class GeneratorRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.CharField()
+
+
+class VersionListSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="dataset.project.slug")
+    dataset = serializers.CharField(source="dataset.name")
+    generator = GeneratorRefSerializer()
+    registered_by = serializers.CharField(source="registered_by.username")
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id",
+            "project",
+            "dataset",
+            "number",
+            "status",
+            "fingerprint",
+            "fingerprint_source",
+            "row_count",
+            "column_count",
+            "byte_count",
+            "format",
+            "generator",
+            "seed",
+            "code_version",
+            "registered_by",
+            "created_at",
+        ]
+
+
+class VersionSerializer(VersionListSerializer):
+    sources = VersionSourceSerializer(source="source_links", many=True)
+    stored = serializers.SerializerMethodField()
+
+    class Meta(VersionListSerializer.Meta):
+        fields = [
+            *VersionListSerializer.Meta.fields,
+            "schema",
+            "schema_hash",
+            "storage_uri",
+            "stored",
+            "generator_parameters",
+            "sources",
+            "registered_via",
+            "lineage_run_id",
+            "updated_at",
+        ]
+
+    def get_stored(self, version) -> bool:
+        """Whether the registry holds the bytes itself (an upload)."""
+        return bool(version.stored_file)
+
+
+class RegistrationJobSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    dataset = serializers.SerializerMethodField()
+    requested_by = serializers.CharField(source="requested_by.username")
+
+    class Meta:
+        model = RegistrationJob
+        fields = [
+            "id",
+            "state",
+            "project",
+            "dataset",
+            "original_name",
+            "byte_count",
+            "attempts",
+            "version",
+            "version_created",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_dataset(self, job) -> str:
+        return job.payload.get("dataset", "")

@@ -1,0 +1,232 @@
+"""Registry API views: declarative read endpoints scoped to the caller's projects, and registration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from governance.context import Actor
+from governance.errors import InvalidInput, PayloadTooLarge
+from governance.models import Project
+from governance.roles import Capability
+from governance.selectors import actor_roles, project_ids_with
+
+from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
+from ..services.intake import RegistrationRequest, register_declared, register_upload, register_uri
+from ..services.registration import GeneratorSpec, SourceSpec
+from ..storage import FORMAT_SUFFIXES, discard, resolve_data_uri, stored_path
+from ..uploads import StagedUpload, StagingUploadHandler
+from . import filters, serializers
+from .fields import decode_json_fields
+
+
+class ProjectScopedMixin:
+    """Limit a queryset to the projects where the caller may read."""
+
+    project_field = "project"
+
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+    def get_queryset(self):
+        readable = project_ids_with(actor=self.actor(), capability=Capability.READ)
+        return super().get_queryset().filter(**{f"{self.project_field}__in": readable})
+
+
+class ProjectViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Projects the caller is a member of, with the caller's roles in each."""
+
+    project_field = "pk"
+    queryset = Project.objects.all()
+    serializer_class = serializers.ProjectSerializer
+    filterset_class = filters.ProjectFilter
+    ordering_fields = ["slug", "created_at"]
+    lookup_field = "slug"
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "roles_by_project": actor_roles(actor=self.actor())}
+
+
+class DatasetViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Dataset.objects.select_related("project").annotate(version_count=Count("versions"))
+    serializer_class = serializers.DatasetSerializer
+    filterset_class = filters.DatasetFilter
+    ordering_fields = ["name", "created_at"]
+
+
+class SourceDatasetViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = SourceDataset.objects.select_related("project")
+    serializer_class = serializers.SourceDatasetSerializer
+    filterset_class = filters.SourceDatasetFilter
+    ordering_fields = ["namespace", "name", "created_at"]
+
+
+class GeneratorViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Generator.objects.select_related("project")
+    serializer_class = serializers.GeneratorSerializer
+    filterset_class = filters.GeneratorFilter
+    ordering_fields = ["name", "version", "created_at"]
+
+
+class RegistrationJobViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Registrations of large files, finished by a worker."""
+
+    queryset = RegistrationJob.objects.select_related("project", "requested_by")
+    serializer_class = serializers.RegistrationJobSerializer
+    filterset_class = filters.RegistrationJobFilter
+    ordering_fields = ["created_at"]
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request={
+            "application/json": serializers.VersionRegisterSerializer,
+            "multipart/form-data": serializers.VersionRegisterSerializer,
+        },
+        responses={
+            200: OpenApiResponse(
+                serializers.VersionSerializer, "Already registered (same bytes, same provenance)"
+            ),
+            201: OpenApiResponse(serializers.VersionSerializer, "Registered"),
+            202: OpenApiResponse(
+                serializers.RegistrationJobSerializer, "Large file: a worker finishes the job"
+            ),
+            409: OpenApiResponse(description="Same bytes already registered with different provenance"),
+            413: OpenApiResponse(description="Upload larger than REGISTRY_MAX_UPLOAD_BYTES"),
+        },
+    )
+)
+class VersionViewSet(
+    ProjectScopedMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Synthetic dataset versions: list, detail, download, and registration."""
+
+    project_field = "dataset__project"
+    queryset = DatasetVersion.objects.select_related(
+        "dataset__project", "generator", "registered_by"
+    ).prefetch_related("source_links__source")
+    filterset_class = filters.VersionFilter
+    ordering_fields = ["created_at", "number", "row_count", "status"]
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return serializers.VersionListSerializer
+        if self.action == "create":
+            return serializers.VersionRegisterSerializer
+        return serializers.VersionSerializer
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Installed before anything reads the body (session auth's CSRF check parses it), so every
+        # uploaded file streams to staging, hashed and size-checked, and never sits in memory.
+        if request.method == "POST":
+            request.upload_handlers = [StagingUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def create(self, request, *args, **kwargs):
+        django_request = request._request
+        upload = None
+        try:
+            data = request.data
+            if getattr(django_request, "upload_too_large", False):
+                raise PayloadTooLarge(
+                    f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes",
+                    field="file",
+                )
+            if hasattr(data, "getlist"):
+                data = decode_json_fields(data, {"generator", "sources", "dataset_details", "schema"})
+            serializer = serializers.VersionRegisterSerializer(data=data)
+            serializer.is_valid(raise_exception=True)
+            attrs = serializer.validated_data
+            registration = _registration_request(self.actor(), attrs)
+            upload = attrs.get("file")
+            outcome = self._intake(registration, attrs, upload)
+        finally:
+            for path in getattr(django_request, "staged_paths", []):
+                if upload is None or Path(path) != Path(upload.staged_path):
+                    discard(path)
+        if outcome.job is not None:
+            body = serializers.RegistrationJobSerializer(RegistrationJob.objects.get(pk=outcome.job.pk)).data
+            location = f"/api/v1/registrations/{outcome.job.pk}/"
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        version = self.get_queryset().get(pk=outcome.result.version.pk)
+        code = status.HTTP_201_CREATED if outcome.result.created else status.HTTP_200_OK
+        return Response(serializers.VersionSerializer(version).data, status=code)
+
+    def _intake(self, registration: RegistrationRequest, attrs: dict, upload):
+        actor = self.actor()
+        fmt = attrs.get("format")
+        if upload is not None:
+            if not isinstance(upload, StagedUpload):
+                raise InvalidInput("the upload was not received by the staging handler", field="file")
+            return register_upload(actor=actor, request=registration, upload=upload, declared_format=fmt)
+        uri = attrs.get("storage_uri", "")
+        if uri.startswith("file:"):
+            return register_uri(
+                actor=actor,
+                request=registration,
+                uri=uri,
+                declared_format=fmt,
+                declared_fingerprint=attrs.get("fingerprint"),
+            )
+        return register_declared(
+            actor=actor,
+            request=registration,
+            fingerprint=attrs["fingerprint"],
+            schema=attrs["schema"],
+            row_count=attrs["row_count"],
+            byte_count=attrs.get("byte_count"),
+            storage_uri=uri,
+            declared_format=fmt,
+        )
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file's bytes")}
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        """The version's bytes, when the registry holds them or may read them under a data root."""
+        version = self.get_object()
+        if version.stored_file:
+            path = stored_path(version.stored_file)
+        elif version.storage_uri.startswith("file:"):
+            path = resolve_data_uri(version.storage_uri)
+        else:
+            raise NotFound("the registry does not hold this version's bytes; see storage_uri")
+        name = f"{version.dataset.name}-v{version.number}{FORMAT_SUFFIXES.get(version.format, '')}"
+        return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+def _registration_request(actor: Actor, attrs: dict) -> RegistrationRequest:
+    readable = project_ids_with(actor=actor, capability=Capability.READ)
+    project = Project.objects.filter(slug=attrs["project"], pk__in=readable).first()
+    if project is None:
+        # The same answer for "does not exist" and "not yours", so slugs cannot be probed.
+        raise ValidationError(
+            {"project": [f"Unknown project '{attrs['project']}', or you have no role in it."]}
+        )
+    generator = attrs["generator"]
+    return RegistrationRequest(
+        project=project,
+        dataset_name=attrs["dataset"],
+        dataset_defaults=dict(attrs.get("dataset_details") or {}),
+        generator=GeneratorSpec(
+            name=generator["name"],
+            version=generator["version"],
+            parameters=generator["parameters"],
+            seed=generator["seed"],
+        ),
+        sources=[SourceSpec(s["namespace"], s["name"], s["version"]) for s in attrs["sources"]],
+        code_version=attrs["code_version"],
+    )

@@ -1,0 +1,1 @@
+"""The demo: a real, light generator trained on UCI Adult, and the data it registers."""

@@ -1,0 +1,84 @@
+"""Table schemas: column dtypes, inferred sdtypes (sdmetrics' vocabulary) and a stable schema hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+SDTYPES = ("numerical", "datetime", "categorical", "boolean", "id")
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid)$", re.IGNORECASE)
+# Below this many distinct non-null values a unique column is still treated as categorical:
+# in a tiny table "every value is different" says nothing about being an identifier.
+_MIN_ROWS_FOR_ID = 20
+_DATETIME_SAMPLE = 1000
+
+
+def infer_sdtype(series: pd.Series) -> str:
+    """The sdmetrics sdtype a column most likely has; callers may override it."""
+    name = str(series.name or "")
+    non_null = series.dropna()
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "datetime"
+    unique_and_long = len(non_null) >= _MIN_ROWS_FOR_ID and non_null.is_unique
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        if _ID_NAME.search(name) and unique_and_long and pd.api.types.is_integer_dtype(series.dtype):
+            return "id"
+        return "numerical"
+    if len(non_null) and _is_datetime_text(non_null):
+        return "datetime"
+    if unique_and_long:
+        return "id"
+    return "categorical"
+
+
+def sdtype_from_dtype(dtype: str) -> str:
+    """A best guess from a declared dtype alone, for schemas the registry cannot read."""
+    try:
+        resolved = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return "categorical"
+    if pd.api.types.is_bool_dtype(resolved):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(resolved):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(resolved):
+        return "numerical"
+    return "categorical"
+
+
+def _is_datetime_text(values: pd.Series) -> bool:
+    sample = values.head(_DATETIME_SAMPLE).astype(str)
+    if not sample.str.contains(r"\d{1,4}[-/:]\d{1,2}", regex=True).all():
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="ISO8601", utc=True)
+    return bool(parsed.notna().all())
+
+
+def table_schema(frame: pd.DataFrame, sdtypes: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Column name, pandas dtype and sdtype for every column, in file order."""
+    overrides = dict(sdtypes or {})
+    return [
+        {
+            "name": str(name),
+            "dtype": str(frame[name].dtype),
+            "sdtype": overrides.get(str(name)) or infer_sdtype(frame[name]),
+        }
+        for name in frame.columns
+    ]
+
+
+def schema_hash(columns: Iterable[Mapping[str, str]]) -> str:
+    """SHA-256 over the ordered (name, dtype) pairs; sdtypes are judgements, not structure."""
+    canonical = json.dumps([[c["name"], c["dtype"]] for c in columns], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def sdmetrics_metadata(columns: Iterable[Mapping[str, str]]) -> dict:
+    """Single-table metadata in the shape sdmetrics' reports take for one table."""
+    return {"columns": {c["name"]: {"sdtype": c["sdtype"]} for c in columns}}

@@ -1,0 +1,144 @@
+"""Load the demo: users with roles, a pipeline token, and two synthetic versions of UCI Adult.
+
+Runs through the same services as the API; running it again changes nothing (same seeds, same bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import copulas
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from governance.context import Actor
+from governance.roles import Role
+from governance.services import (
+    api_token_issue,
+    membership_grant,
+    project_ensure,
+    user_ensure,
+    user_set_password,
+)
+from registry.demo.data import GENERATOR_SEED, build_demo_tables
+from registry.services.catalog import source_dataset_update
+from registry.services.intake import RegistrationRequest, register_local_file
+from registry.services.registration import GeneratorSpec, SourceSpec
+
+PROJECT = "census-demo"
+DATASET = "adult-income-synthetic"
+USERS = [
+    ("demo-pipeline", Role.PIPELINE),
+    ("demo-reviewer", Role.REVIEWER),
+    ("demo-auditor", Role.AUDITOR),
+    ("demo-admin", Role.ADMIN),
+]
+SOURCE = SourceSpec(namespace="uci-ml-repository", name="adult", version="adult.data (1996)")
+
+
+class Command(BaseCommand):
+    help = "Create the demo project, users and synthetic versions of UCI Adult (idempotent)."
+
+    def handle(self, *args, **options):
+        system = Actor.system("cli:demo")
+        credentials = self._credentials()
+        project = project_ensure(
+            actor=system,
+            slug=PROJECT,
+            name="Census income (UCI Adult) synthetic data",
+            description="Demo project: synthetic versions of the UCI Adult census table.",
+        )
+        users = {}
+        for username, role in USERS:
+            user = user_ensure(actor=system, username=username, is_staff=True)
+            if username not in credentials["passwords"]:
+                credentials["passwords"][username] = secrets.token_urlsafe(12)
+                user_set_password(actor=system, user=user, password=credentials["passwords"][username])
+            membership_grant(actor=system, project=project, user=user, role=role)
+            users[role] = user
+        if "pipeline_token" not in credentials:
+            _, credentials["pipeline_token"] = api_token_issue(
+                actor=system, user=users[Role.PIPELINE], project=project, name="demo pipeline"
+            )
+        self._save(credentials)
+
+        self.stdout.write("Training a Gaussian copula on UCI Adult (80% split) …")
+        tables = build_demo_tables()
+        out_dir = settings.VAR_DIR / "demo"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        pipeline = Actor(user=users[Role.PIPELINE], via="cli:demo")
+        results = []
+        for label, frame, extra in (
+            ("faithful", tables.faithful, {}),
+            ("leaky", tables.leaky, {"post_processing": "oversample_training_rows"}),
+        ):
+            path = out_dir / f"adult-gaussian-copula-{label}.csv"
+            frame.to_csv(path, index=False)
+            request = RegistrationRequest(
+                project=project,
+                dataset_name=DATASET,
+                dataset_defaults={
+                    "description": "Synthetic census records generated from UCI Adult.",
+                    "intended_uses": (
+                        "Teaching, pipeline testing and model prototyping without real census records."
+                    ),
+                    "prohibited_uses": "Decisions about real people; re-identification attempts.",
+                    "owner": "demo-pipeline",
+                    "license": "CC-BY-4.0",
+                    "tags": ["synthetic", "tabular", "census"],
+                },
+                generator=GeneratorSpec(
+                    name="registry.demo.GaussianCopulaSynthesizer",
+                    version=f"1.0 (copulas {copulas.__version__})",
+                    parameters={**tables.generator_parameters, **extra},
+                    seed=GENERATOR_SEED,
+                ),
+                sources=[SOURCE],
+                code_version="synthetic-registry demo 0.1.0",
+            )
+            outcome = register_local_file(actor=pipeline, request=request, path=path)
+            results.append((label, outcome.result))
+        source = results[0][1].version.sources.get()
+        source_dataset_update(
+            actor=pipeline,
+            source=source,
+            description="UCI Adult census income, training split (adult.data), Becker & Kohavi 1996, "
+            "DOI 10.24432/C5XW20.",
+            contains_personal_data=True,
+            legal_basis="public research dataset (CC BY 4.0); de-identified census microdata",
+            owner="UCI Machine Learning Repository",
+            license="CC-BY-4.0",
+        )
+        self._report(results, credentials)
+
+    def _credentials_path(self) -> Path:
+        return settings.VAR_DIR / "demo-credentials.json"
+
+    def _credentials(self) -> dict:
+        path = self._credentials_path()
+        if path.exists():
+            return json.loads(path.read_text())
+        return {"passwords": {}}
+
+    def _save(self, credentials: dict) -> None:
+        path = self._credentials_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+
+    def _report(self, results, credentials) -> None:
+        for label, result in results:
+            state = "registered" if result.created else "already registered"
+            version = result.version
+            self.stdout.write(
+                f"  {label:9s} {version} {state}: {version.row_count} rows, "
+                f"sha256 {version.fingerprint[:16]}…"
+            )
+        self.stdout.write(
+            "\nDemo logins for http://127.0.0.1:8000/admin/ (kept in var/demo-credentials.json):"
+        )
+        for username, role in USERS:
+            self.stdout.write(f"  {username:14s} {credentials['passwords'][username]:18s} ({role})")
+        self.stdout.write(f"\nPipeline API token (demo-pipeline):\n  {credentials['pipeline_token']}\n")

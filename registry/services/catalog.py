@@ -1,0 +1,42 @@
+"""Edits to catalogue records (source datasets), each audited with before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from governance.audit import audited_atomic, record_event
+from governance.context import Actor
+from governance.errors import InvalidInput
+from governance.roles import Capability
+
+from ..models import SourceDataset
+from .registration import require_capability
+
+SOURCE_EDITABLE = ("description", "contains_personal_data", "legal_basis", "owner", "license", "fingerprint")
+
+
+def source_dataset_update(*, actor: Actor, source: SourceDataset, **changes: Any) -> SourceDataset:
+    """Describe a real source dataset: personal data, legal basis, owner, licence, fingerprint."""
+    unknown = sorted(set(changes) - set(SOURCE_EDITABLE))
+    if unknown:
+        raise InvalidInput(f"cannot be edited: {', '.join(unknown)}", field=unknown[0])
+    require_capability(
+        actor=actor, project=source.project, capability=Capability.REGISTER, what="describing source datasets"
+    )
+    with audited_atomic():
+        source = SourceDataset.objects.select_for_update().get(pk=source.pk)
+        before = {name: getattr(source, name) for name in changes}
+        if before == changes:
+            return source
+        for name, value in changes.items():
+            setattr(source, name, value)
+        source.save(update_fields=list(changes))
+        record_event(
+            actor=actor,
+            action="source.updated",
+            obj=source,
+            project=source.project,
+            before=before,
+            after=changes,
+        )
+    return source

@@ -1,0 +1,257 @@
+"""The three ways bytes reach a registration: an upload, a file URI under a data root, or declared facts.
+
+Small files are inspected inside the request; large ones become a RegistrationJob for a Celery worker.
+Either way the same registration service writes the version.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from governance.context import Actor
+from governance.errors import InvalidInput
+from governance.models import Project
+from governance.roles import Capability
+
+from ..content import ContentFacts, inspect_file
+from ..evaluation.io import format_from_name, sha256_file
+from ..evaluation.metadata import SDTYPES, sdtype_from_dtype
+from ..models import RegistrationJob
+from ..storage import discard, new_staging_file, resolve_data_uri, store_object
+from ..uploads import StagedUpload
+from .jobs import registration_job_create
+from .registration import (
+    GeneratorSpec,
+    RegistrationResult,
+    SourceSpec,
+    dataset_version_register,
+    find_registered_duplicate,
+    require_capability,
+)
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    """Everything a registration names besides the bytes."""
+
+    project: Project
+    dataset_name: str
+    generator: GeneratorSpec
+    sources: list[SourceSpec]
+    code_version: str
+    dataset_defaults: dict[str, Any] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON form, replayed by the worker for a queued registration."""
+        return {
+            "dataset": self.dataset_name,
+            "dataset_details": self.dataset_defaults,
+            "generator": {
+                "name": self.generator.name,
+                "version": self.generator.version,
+                "parameters": self.generator.parameters,
+                "seed": self.generator.seed,
+            },
+            "sources": [
+                {"namespace": s.namespace, "name": s.name, "version": s.version} for s in self.sources
+            ],
+            "code_version": self.code_version,
+        }
+
+    @classmethod
+    def from_payload(cls, project: Project, payload: dict[str, Any]) -> RegistrationRequest:
+        return cls(
+            project=project,
+            dataset_name=payload["dataset"],
+            dataset_defaults=payload.get("dataset_details") or {},
+            generator=GeneratorSpec(**payload["generator"]),
+            sources=[SourceSpec(**s) for s in payload["sources"]],
+            code_version=payload["code_version"],
+        )
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    """Either a registration result (done now) or a job (a worker finishes it)."""
+
+    result: RegistrationResult | None = None
+    job: RegistrationJob | None = None
+
+
+def _register(actor: Actor, request: RegistrationRequest, content: ContentFacts) -> RegistrationResult:
+    return dataset_version_register(
+        actor=actor,
+        project=request.project,
+        dataset_name=request.dataset_name,
+        generator=request.generator,
+        sources=request.sources,
+        code_version=request.code_version,
+        content=content,
+        dataset_defaults=request.dataset_defaults,
+    )
+
+
+def _duplicate(request: RegistrationRequest, fingerprint: str) -> RegistrationResult | None:
+    return find_registered_duplicate(
+        project=request.project,
+        dataset_name=request.dataset_name,
+        fingerprint=fingerprint,
+        generator=request.generator,
+        code_version=request.code_version,
+        sources=request.sources,
+    )
+
+
+def _declared_format(fmt: str | None, name: str) -> str | None:
+    return fmt or format_from_name(name)
+
+
+def register_upload(
+    *, actor: Actor, request: RegistrationRequest, upload: StagedUpload, declared_format: str | None
+) -> IntakeOutcome:
+    """Register an uploaded file: the upload handler already hashed it while it arrived."""
+    require_capability(
+        actor=actor, project=request.project, capability=Capability.REGISTER, what="registering versions"
+    )
+    staged = Path(upload.staged_path)
+    try:
+        duplicate = _duplicate(request, upload.sha256)
+        if duplicate is not None:
+            return IntakeOutcome(result=duplicate)
+        fmt = _declared_format(declared_format, upload.name or "")
+        if upload.size > settings.REGISTRY_INLINE_INSPECT_MAX_BYTES:
+            job = registration_job_create(
+                actor=actor,
+                request=request,
+                file_path=staged,
+                owns_file=True,
+                original_name=upload.name or "",
+                declared_format=fmt,
+                byte_count=upload.size,
+            )
+            staged = None  # the job owns the staged file now
+            return IntakeOutcome(job=job)
+        facts = inspect_file(staged, declared_format=fmt, sha256=upload.sha256, field_name="file")
+        stored = store_object(staged, fingerprint=facts.fingerprint, fmt=facts.format)
+        staged = None
+        return IntakeOutcome(result=_register(actor, request, replace(facts, stored_file=stored)))
+    finally:
+        discard(staged)
+
+
+def register_uri(
+    *,
+    actor: Actor,
+    request: RegistrationRequest,
+    uri: str,
+    declared_format: str | None,
+    declared_fingerprint: str | None = None,
+) -> IntakeOutcome:
+    """Register a file the registry may read in place (file:// under REGISTRY_DATA_ROOTS)."""
+    require_capability(
+        actor=actor, project=request.project, capability=Capability.REGISTER, what="registering versions"
+    )
+    path = resolve_data_uri(uri, field="storage_uri")
+    fmt = _declared_format(declared_format, path.name)
+    size = path.stat().st_size
+    if size > settings.REGISTRY_INLINE_INSPECT_MAX_BYTES:
+        job = registration_job_create(
+            actor=actor,
+            request=request,
+            file_path=path,
+            owns_file=False,
+            original_name=uri,
+            declared_format=fmt,
+            byte_count=size,
+            declared_fingerprint=declared_fingerprint,
+        )
+        return IntakeOutcome(job=job)
+    facts = inspect_file(path, declared_format=fmt, field_name="storage_uri")
+    check_declared_fingerprint(declared_fingerprint, facts.fingerprint)
+    return IntakeOutcome(result=_register(actor, request, replace(facts, storage_uri=uri)))
+
+
+def check_declared_fingerprint(declared: str | None, computed: str) -> None:
+    if declared and declared != computed:
+        raise InvalidInput(f"does not match the file: the registry computed {computed}", field="fingerprint")
+
+
+def validate_declared_schema(schema: Any) -> list[dict[str, str]]:
+    """A declared schema: a non-empty list of {name, dtype, sdtype?} with unique names."""
+    if not isinstance(schema, list) or not schema:
+        raise InvalidInput("must be a non-empty list of columns", field="schema")
+    columns: list[dict[str, str]] = []
+    for index, column in enumerate(schema):
+        if not isinstance(column, dict):
+            raise InvalidInput(f"column {index} must be an object with name and dtype", field="schema")
+        unknown = set(column) - {"name", "dtype", "sdtype"}
+        if unknown:
+            raise InvalidInput(
+                f"column {index} has unknown keys: {', '.join(sorted(unknown))}", field="schema"
+            )
+        name, dtype, sdtype = column.get("name"), column.get("dtype"), column.get("sdtype", "")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput(f"column {index} needs a non-empty string name", field="schema")
+        if not isinstance(dtype, str) or not dtype.strip():
+            raise InvalidInput(f"column {name!r} needs a string dtype", field="schema")
+        if sdtype and sdtype not in SDTYPES:
+            raise InvalidInput(
+                f"column {name!r} has unknown sdtype {sdtype!r}; expected one of {', '.join(SDTYPES)}",
+                field="schema",
+            )
+        columns.append({"name": name, "dtype": dtype, "sdtype": sdtype or sdtype_from_dtype(dtype)})
+    names = [c["name"] for c in columns]
+    if len(set(names)) != len(names):
+        raise InvalidInput("column names must be unique", field="schema")
+    return columns
+
+
+def register_declared(
+    *,
+    actor: Actor,
+    request: RegistrationRequest,
+    fingerprint: str,
+    schema: Any,
+    row_count: int,
+    byte_count: int | None,
+    storage_uri: str,
+    declared_format: str | None,
+) -> IntakeOutcome:
+    """Register facts the registry cannot check itself (e.g. an s3:// object); marked as declared."""
+    if not _SHA256.match(fingerprint or ""):
+        raise InvalidInput("must be 64 lowercase hexadecimal characters (SHA-256)", field="fingerprint")
+    facts = ContentFacts(
+        fingerprint=fingerprint,
+        fingerprint_source="declared",
+        schema=validate_declared_schema(schema),
+        row_count=row_count,
+        byte_count=byte_count,
+        format=declared_format or format_from_name(storage_uri) or "",
+        storage_uri=storage_uri,
+    )
+    return IntakeOutcome(result=_register(actor, request, facts))
+
+
+def register_local_file(
+    *, actor: Actor, request: RegistrationRequest, path: Path, declared_format: str | None = None
+) -> IntakeOutcome:
+    """Register a file from this machine exactly as if it had been uploaded (used by the demo)."""
+    staged = new_staging_file(suffix=".upload")
+    shutil.copyfile(path, staged)
+    digest = sha256_file(staged)
+    upload = StagedUpload(
+        path=staged,
+        name=path.name,
+        content_type="application/octet-stream",
+        size=digest.byte_count,
+        sha256=digest.sha256,
+    )
+    return register_upload(actor=actor, request=request, upload=upload, declared_format=declared_format)
