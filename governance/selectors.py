@@ -15,7 +15,8 @@ def actor_roles(*, actor: Actor) -> dict[int, set[str]]:
     """Project id -> roles of the actor; a project-bound token sees only its project."""
     if actor.user is None or not actor.user.is_active:
         return {}
-    memberships = Membership.objects.filter(user_id=actor.user_id)
+    # order_by() drops Meta.ordering, whose joins this lookup does not need.
+    memberships = Membership.objects.filter(user_id=actor.user_id).order_by()
     if actor.token is not None and actor.token.project_id is not None:
         memberships = memberships.filter(project_id=actor.token.project_id)
     roles: dict[int, set[str]] = defaultdict(set)

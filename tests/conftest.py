@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from config.celery import app as celery_app
 from governance.models import Project
 from tests.factories import ProjectFactory
-from tests.support import ADULT, Member, make_member
+from tests.support import ADULT, REPO, REQUIRE_SERVICES, Member, make_member
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +23,12 @@ def _isolated_storage(settings, tmp_path):
     settings.REGISTRY_DATA_ROOTS = [(tmp_path / "data").resolve()]
     (tmp_path / "data").mkdir()
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness buys nothing in tests and costs ~0.2 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +113,70 @@ def adult_head_csv(adult) -> bytes:
     buffer = io.StringIO()
     adult.head(200).to_csv(buffer, index=False)
     return buffer.getvalue().encode()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the configured broker, writing to the test database.
+
+    It gets its own queue, so stale messages of other runs are never consumed, and its own
+    storage root, which the test must use too (the worker reads the files the API staged).
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from urllib.parse import quote
+
+    broker = os.environ.get("CELERY_BROKER_URL")
+    skip = pytest.fail if REQUIRE_SERVICES else pytest.skip
+    if not broker:
+        skip("needs a broker: set CELERY_BROKER_URL (the CI's second run does)")
+    if connection.vendor != "postgresql":
+        skip("needs PostgreSQL: a worker process cannot reach SQLite's in-memory test database")
+    db = connection.settings_dict
+    url = (
+        f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or 'localhost'}:"
+        f"{db['PORT'] or 5432}/{quote(db['NAME'])}"
+    )
+    storage = tmp_path_factory.mktemp("worker-storage")
+    queue = f"registry-test-{uuid.uuid4().hex[:10]}"
+    env = {**os.environ, "DATABASE_URL": url, "REGISTRY_STORAGE_ROOT": str(storage), "CELERY_QUEUE": queue}
+    log = open(storage / "worker.log", "wb")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            f"--hostname=test-{queue}@%h",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"celery worker exited early: {(storage / 'worker.log').read_text()[-3000:]}")
+        replies = celery_app.control.ping(destination=[f"test-{queue}@{os.uname().nodename}"], timeout=1.0)
+        if replies:
+            break
+    else:
+        process.terminate()
+        pytest.fail(
+            f"celery worker did not answer within 60 s: {(storage / 'worker.log').read_text()[-3000:]}"
+        )
+    yield {"queue": queue, "storage": storage, "log": storage / "worker.log"}
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

@@ -64,6 +64,7 @@ class DatasetFactory(factory.django.DjangoModelFactory):
 class DatasetVersionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DatasetVersion
+        skip_postgeneration_save = True
 
     dataset = factory.SubFactory(DatasetFactory)
     number = factory.Sequence(lambda n: n + 1)

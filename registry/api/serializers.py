@@ -64,6 +64,12 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
     row_count = serializers.IntegerField(required=False, min_value=0)
     byte_count = serializers.IntegerField(required=False, min_value=0)
 
+    def validate_sources(self, sources):
+        identities = [(s["namespace"], s["name"]) for s in sources]
+        if len(set(identities)) != len(identities):
+            raise serializers.ValidationError("the same source dataset is listed twice")
+        return sources
+
     def validate(self, attrs):
         has_file = "file" in attrs
         uri = attrs.get("storage_uri", "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -19,7 +19,7 @@ from governance.models import Project
 from governance.roles import Capability
 from governance.selectors import actor_roles, project_ids_with
 
-from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
+from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset, VersionSource
 from ..services.intake import RegistrationRequest, register_declared, register_upload, register_uri
 from ..services.registration import GeneratorSpec, SourceSpec
 from ..storage import FORMAT_SUFFIXES, discard, resolve_data_uri, stored_path
@@ -56,7 +56,11 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class DatasetViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = Dataset.objects.select_related("project").annotate(version_count=Count("versions"))
+    queryset = (
+        Dataset.objects.select_related("project")
+        .annotate(version_count=Count("versions"))
+        .order_by("project__slug", "name")
+    )
     serializer_class = serializers.DatasetSerializer
     filterset_class = filters.DatasetFilter
     ordering_fields = ["name", "created_at"]
@@ -114,11 +118,17 @@ class VersionViewSet(
     """Synthetic dataset versions: list, detail, download, and registration."""
 
     project_field = "dataset__project"
-    queryset = DatasetVersion.objects.select_related(
-        "dataset__project", "generator", "registered_by"
-    ).prefetch_related("source_links__source")
+    queryset = DatasetVersion.objects.select_related("dataset__project", "generator", "registered_by")
     filterset_class = filters.VersionFilter
     ordering_fields = ["created_at", "number", "row_count", "status"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset.defer("schema", "generator_parameters")
+        return queryset.prefetch_related(
+            Prefetch("source_links", queryset=VersionSource.objects.select_related("source"))
+        )
 
     def get_serializer_class(self):
         if self.action == "list":

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
+from governance.audit import audited_atomic
 from governance.context import Actor
 from governance.errors import InvalidInput
 from governance.models import Project
@@ -23,7 +24,7 @@ from ..content import ContentFacts, inspect_file
 from ..evaluation.io import format_from_name, sha256_file
 from ..evaluation.metadata import SDTYPES, sdtype_from_dtype
 from ..models import RegistrationJob
-from ..storage import discard, new_staging_file, resolve_data_uri, store_object
+from ..storage import discard, new_staging_file, object_relpath, resolve_data_uri, store_object
 from ..uploads import StagedUpload
 from .jobs import registration_job_create
 from .registration import (
@@ -86,7 +87,8 @@ class IntakeOutcome:
     job: RegistrationJob | None = None
 
 
-def _register(actor: Actor, request: RegistrationRequest, content: ContentFacts) -> RegistrationResult:
+def register_facts(*, actor: Actor, request: RegistrationRequest, facts: ContentFacts) -> RegistrationResult:
+    """Register a version from its content facts and the request's provenance."""
     return dataset_version_register(
         actor=actor,
         project=request.project,
@@ -94,7 +96,7 @@ def _register(actor: Actor, request: RegistrationRequest, content: ContentFacts)
         generator=request.generator,
         sources=request.sources,
         code_version=request.code_version,
-        content=content,
+        content=facts,
         dataset_defaults=request.dataset_defaults,
     )
 
@@ -117,12 +119,15 @@ def _declared_format(fmt: str | None, name: str) -> str | None:
 def register_upload(
     *, actor: Actor, request: RegistrationRequest, upload: StagedUpload, declared_format: str | None
 ) -> IntakeOutcome:
-    """Register an uploaded file: the upload handler already hashed it while it arrived."""
-    require_capability(
-        actor=actor, project=request.project, capability=Capability.REGISTER, what="registering versions"
-    )
+    """Register an uploaded file: the upload handler already hashed it while it arrived.
+
+    Whatever happens, the staged file ends up in the store, with a job, or deleted.
+    """
     staged = Path(upload.staged_path)
     try:
+        require_capability(
+            actor=actor, project=request.project, capability=Capability.REGISTER, what="registering versions"
+        )
         duplicate = _duplicate(request, upload.sha256)
         if duplicate is not None:
             return IntakeOutcome(result=duplicate)
@@ -140,11 +145,22 @@ def register_upload(
             staged = None  # the job owns the staged file now
             return IntakeOutcome(job=job)
         facts = inspect_file(staged, declared_format=fmt, sha256=upload.sha256, field_name="file")
-        stored = store_object(staged, fingerprint=facts.fingerprint, fmt=facts.format)
-        staged = None
-        return IntakeOutcome(result=_register(actor, request, replace(facts, stored_file=stored)))
+        return IntakeOutcome(result=register_stored(actor=actor, request=request, facts=facts, staged=staged))
     finally:
         discard(staged)
+
+
+def register_stored(*, actor: Actor, request: RegistrationRequest, facts: ContentFacts, staged: Path):
+    """Register facts whose bytes sit in staging; the bytes move into the store inside the same transaction.
+
+    A refused registration therefore leaves nothing in the store, and a failed move leaves no version.
+    """
+    relpath = object_relpath(facts.fingerprint, facts.format)
+    with audited_atomic():
+        result = register_facts(actor=actor, request=request, facts=replace(facts, stored_file=relpath))
+        if result.created:
+            store_object(staged, fingerprint=facts.fingerprint, fmt=facts.format)
+    return result
 
 
 def register_uri(
@@ -176,7 +192,9 @@ def register_uri(
         return IntakeOutcome(job=job)
     facts = inspect_file(path, declared_format=fmt, field_name="storage_uri")
     check_declared_fingerprint(declared_fingerprint, facts.fingerprint)
-    return IntakeOutcome(result=_register(actor, request, replace(facts, storage_uri=uri)))
+    return IntakeOutcome(
+        result=register_facts(actor=actor, request=request, facts=replace(facts, storage_uri=uri))
+    )
 
 
 def check_declared_fingerprint(declared: str | None, computed: str) -> None:
@@ -237,7 +255,7 @@ def register_declared(
         format=declared_format or format_from_name(storage_uri) or "",
         storage_uri=storage_uri,
     )
-    return IntakeOutcome(result=_register(actor, request, facts))
+    return IntakeOutcome(result=register_facts(actor=actor, request=request, facts=facts))
 
 
 def register_local_file(

@@ -18,7 +18,7 @@ from governance.errors import DomainError
 from ..content import inspect_file
 from ..models import RegistrationJob
 from ..models.jobs import JobState
-from ..storage import discard, store_object
+from ..storage import discard
 
 if TYPE_CHECKING:
     from .intake import RegistrationRequest
@@ -97,8 +97,7 @@ def registration_job_fail(job: RegistrationJob, error: dict, actor: Actor) -> No
 
 def registration_job_run(*, job_id: str) -> RegistrationJob | None:
     """Inspect the job's file and register it; repeating a finished or half-finished run is harmless."""
-    from .intake import RegistrationRequest, check_declared_fingerprint
-    from .registration import dataset_version_register
+    from .intake import RegistrationRequest, check_declared_fingerprint, register_facts, register_stored
 
     job = _claim(job_id)
     if job is None:
@@ -108,6 +107,7 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
         registration_job_fail(
             job, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor
         )
+        job.refresh_from_db()
         return job
     request = RegistrationRequest.from_payload(job.project, job.payload)
     field_name = "file" if job.owns_file else "storage_uri"
@@ -119,23 +119,12 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
             )
         facts = inspect_file(path, declared_format=job.declared_format or None, field_name=field_name)
         check_declared_fingerprint(job.declared_fingerprint or None, facts.fingerprint)
-        if job.owns_file:
-            facts = replace(
-                facts, stored_file=store_object(path, fingerprint=facts.fingerprint, fmt=facts.format)
-            )
-        else:
-            facts = replace(facts, storage_uri=job.original_name)
         with audited_atomic():
-            result = dataset_version_register(
-                actor=actor,
-                project=request.project,
-                dataset_name=request.dataset_name,
-                generator=request.generator,
-                sources=request.sources,
-                code_version=request.code_version,
-                content=facts,
-                dataset_defaults=request.dataset_defaults,
-            )
+            if job.owns_file:
+                result = register_stored(actor=actor, request=request, facts=facts, staged=path)
+            else:
+                located = replace(facts, storage_uri=job.original_name)
+                result = register_facts(actor=actor, request=request, facts=located)
             RegistrationJob.objects.filter(pk=job.pk).update(
                 state=JobState.SUCCEEDED,
                 version=result.version,

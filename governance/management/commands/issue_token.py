@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.audit import audited_atomic
 from governance.context import Actor
 from governance.errors import DomainError
 from governance.roles import Role
@@ -21,10 +22,12 @@ class Command(BaseCommand):
     def handle(self, *args, username, project, role, name, quiet, **options):
         actor = Actor.system("cli:issue_token")
         try:
-            user = user_ensure(actor=actor, username=username)
-            project_row = project_ensure(actor=actor, slug=project)
-            membership_grant(actor=actor, project=project_row, user=user, role=role)
-            _, raw = api_token_issue(actor=actor, user=user, project=project_row, name=name)
+            # One transaction: a bad project slug must not leave a freshly created user behind.
+            with audited_atomic():
+                user = user_ensure(actor=actor, username=username)
+                project_row = project_ensure(actor=actor, slug=project)
+                membership_grant(actor=actor, project=project_row, user=user, role=role)
+                _, raw = api_token_issue(actor=actor, user=user, project=project_row, name=name)
         except DomainError as exc:
             raise CommandError(f"{exc.field or 'error'}: {exc.reason}") from exc
         if quiet:

@@ -1,0 +1,171 @@
+"""Large uploads: hashed on arrival, inspected and registered by a task; failures end the job cleanly."""
+
+import time
+
+import pytest
+
+from config.celery import app as celery_app
+from governance.audit import verify_chain
+from governance.models import AuditEvent
+from registry.models import DatasetVersion, RegistrationJob
+from registry.services.jobs import registration_job_run
+from registry.tasks import run_registration_job
+from tests.support import make_member, registration_form, upload
+
+URL = "/api/v1/versions/"
+
+
+@pytest.fixture
+def small_inline_limit(settings):
+    settings.REGISTRY_INLINE_INSPECT_MAX_BYTES = 1000
+
+
+def _post(member, content, name="synthetic.csv", **form):
+    return member.client.post(
+        URL, {**registration_form(**form), "file": upload(content, name)}, format="multipart"
+    )
+
+
+def test_large_upload_is_queued_then_registered_by_the_task(
+    pipeline, adult_head_csv, small_inline_limit, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(pipeline, adult_head_csv)
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+    assert response["Location"] == f"/api/v1/registrations/{job_id}/"
+    assert response.json()["state"] == "queued"
+    assert response.json()["byte_count"] == len(adult_head_csv)
+
+    job = pipeline.client.get(f"/api/v1/registrations/{job_id}/").json()
+    assert (job["state"], job["version_created"], job["attempts"], job["error"]) == (
+        "succeeded",
+        True,
+        1,
+        None,
+    )
+    version = DatasetVersion.objects.get(pk=job["version"])
+    assert (version.row_count, version.column_count, version.registered_by.username) == (200, 15, "pipe")
+    assert (settings.REGISTRY_STORAGE_ROOT / version.stored_file).read_bytes() == adult_head_csv
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+    actions = list(AuditEvent.objects.order_by("sequence").values_list("action", flat=True))
+    assert actions[-5:] == [
+        "registration.queued",
+        "dataset.created",
+        "generator.created",
+        "source.created",
+        "version.registered",
+    ]
+    assert AuditEvent.objects.get(action="version.registered").request_id == job_request_id(job_id)
+    assert verify_chain().ok
+
+
+def job_request_id(job_id):
+    return RegistrationJob.objects.get(pk=job_id).request_id
+
+
+def test_large_upload_of_known_bytes_answers_at_once(
+    pipeline, adult_head_csv, settings, django_capture_on_commit_callbacks
+):
+    first = _post(pipeline, adult_head_csv)
+    settings.REGISTRY_INLINE_INSPECT_MAX_BYTES = 1000
+    again = _post(pipeline, adult_head_csv)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert RegistrationJob.objects.count() == 0
+
+
+def test_unparseable_large_upload_fails_the_job_and_writes_nothing_else(
+    pipeline, small_inline_limit, settings, django_capture_on_commit_callbacks
+):
+    content = b"a,b\n" + b"1,2\n" * 300 + b"4,5,6\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(pipeline, content)
+    assert response.status_code == 202
+    job = RegistrationJob.objects.get(pk=response.json()["id"])
+    assert job.state == "failed"
+    assert job.error == {
+        "file": ["cannot parse the file as csv: CSV parse error: Expected 2 columns, got 3: 4,5,6"]
+    }
+    assert job.version is None
+    assert DatasetVersion.objects.count() == 0
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+    assert AuditEvent.objects.filter(action="registration.failed", object_id=str(job.pk)).count() == 1
+    assert verify_chain().ok
+
+
+def test_running_a_finished_job_again_is_harmless(
+    pipeline, adult_head_csv, small_inline_limit, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = _post(pipeline, adult_head_csv).json()["id"]
+    events = AuditEvent.objects.count()
+    assert registration_job_run(job_id=job_id) is None
+    run_registration_job.apply(args=[job_id])
+    assert DatasetVersion.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_redelivered_half_done_job_finishes_once(pipeline, adult_head_csv, small_inline_limit):
+    # The worker died after claiming the job: it is "running" with one attempt, and the message comes back.
+    response = _post(pipeline, adult_head_csv)
+    RegistrationJob.objects.filter(pk=response.json()["id"]).update(state="running", attempts=1)
+    job = registration_job_run(job_id=response.json()["id"])
+    assert (job.state, job.attempts) == ("succeeded", 2)
+    assert DatasetVersion.objects.count() == 1
+
+
+def test_a_job_that_keeps_crashing_gives_up(pipeline, adult_head_csv, small_inline_limit):
+    response = _post(pipeline, adult_head_csv)
+    RegistrationJob.objects.filter(pk=response.json()["id"]).update(state="running", attempts=3)
+    job = registration_job_run(job_id=response.json()["id"])
+    assert (job.state, job.error) == (
+        "failed",
+        {"detail": "gave up after 3 attempts (worker lost or crashed)"},
+    )
+    assert DatasetVersion.objects.count() == 0
+
+
+def test_an_unexpected_error_in_the_task_fails_the_job_with_the_reason(
+    pipeline, adult_head_csv, small_inline_limit, monkeypatch
+):
+    response = _post(pipeline, adult_head_csv)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("registry.services.jobs.inspect_file", boom)
+    run_registration_job.apply(args=[response.json()["id"]])
+    job = RegistrationJob.objects.get(pk=response.json()["id"])
+    assert (job.state, job.error) == ("failed", {"detail": "internal error: RuntimeError: disk on fire"})
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_large_upload_through_a_real_celery_worker(celery_worker_process, settings, adult_head_csv):
+    settings.REGISTRY_STORAGE_ROOT = celery_worker_process["storage"]
+    settings.REGISTRY_INLINE_INSPECT_MAX_BYTES = 1000
+    celery_app.conf.task_always_eager = False
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = celery_worker_process["queue"]
+    try:
+        from tests.factories import ProjectFactory
+
+        member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
+        response = _post(member, adult_head_csv)
+        assert response.status_code == 202
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = RegistrationJob.objects.get(pk=job_id)
+            if job.state in ("succeeded", "failed"):
+                break
+            time.sleep(0.2)
+        log = celery_worker_process["log"].read_text()
+        assert job.state == "succeeded", log[-3000:]
+        assert "Task registry.tasks.run_registration_job[" in log
+        version = DatasetVersion.objects.get(pk=job.version_id)
+        assert (version.row_count, version.column_count) == (200, 15)
+        assert verify_chain().ok
+    finally:
+        celery_app.conf.task_default_queue = previous_queue

@@ -1,0 +1,130 @@
+"""Every endpoint, every kind of caller: the exact status, and for lists exactly what is visible."""
+
+import pytest
+
+from registry.models import RegistrationJob
+from tests.factories import DatasetVersionFactory, SourceDatasetFactory
+from tests.support import make_member, registration_form, upload
+
+CALLERS = ["anonymous", "pipeline", "reviewer", "auditor", "admin", "outsider"]
+
+
+@pytest.fixture
+def world(project, other_project, adult_head_csv):
+    """One version (with source, generator, registration job) in acme; callers of every kind."""
+    source = SourceDatasetFactory(project=project, namespace="pg", name="public.adult")
+    version = DatasetVersionFactory(dataset__project=project, dataset__name="adult", sources=[source])
+    job = RegistrationJob.objects.create(
+        project=project,
+        requested_by=version.registered_by,
+        payload={"dataset": "adult"},
+        file_path="/nonexistent",
+    )
+    members = {
+        role: make_member(project, role, f"m-{role}") for role in ("pipeline", "reviewer", "auditor", "admin")
+    }
+    members["outsider"] = make_member(other_project, "pipeline", "m-outsider")
+    return {"version": version, "source": source, "job": job, "members": members, "csv": adult_head_csv}
+
+
+def _client(world, caller):
+    from rest_framework.test import APIClient
+
+    return APIClient() if caller == "anonymous" else world["members"][caller].client
+
+
+READ_ENDPOINTS = [
+    ("/api/v1/projects/", None),
+    ("/api/v1/projects/acme/", None),
+    ("/api/v1/datasets/", None),
+    ("/api/v1/datasets/{dataset}/", None),
+    ("/api/v1/versions/", None),
+    ("/api/v1/versions/{version}/", None),
+    ("/api/v1/versions/{version}/download/", "no-bytes"),
+    ("/api/v1/sources/", None),
+    ("/api/v1/sources/{source}/", None),
+    ("/api/v1/generators/", None),
+    ("/api/v1/generators/{generator}/", None),
+    ("/api/v1/registrations/", None),
+    ("/api/v1/registrations/{job}/", None),
+]
+
+
+def _url(template, world):
+    version = world["version"]
+    return template.format(
+        version=version.pk,
+        dataset=version.dataset_id,
+        source=world["source"].pk,
+        generator=version.generator_id,
+        job=world["job"].pk,
+    )
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("template", "note"), READ_ENDPOINTS)
+def test_read_endpoints(world, caller, template, note):
+    response = _client(world, caller).get(_url(template, world))
+    is_list = template.endswith("s/")
+    if caller == "anonymous":
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
+        assert response["WWW-Authenticate"] == "Bearer"
+    elif caller == "outsider":
+        if is_list:
+            assert response.status_code == 200
+            assert response.json()["count"] == (1 if template == "/api/v1/projects/" else 0)
+        else:
+            assert response.status_code == 404
+    elif note == "no-bytes":
+        # Members may download; this factory-made version has no bytes held by the registry.
+        assert response.status_code == 404
+        assert response.json() == {
+            "detail": "the registry does not hold this version's bytes; see storage_uri"
+        }
+    else:
+        assert response.status_code == 200
+        if is_list:
+            assert response.json()["count"] == 1
+
+
+EXPECTED_REGISTER = {
+    "anonymous": (401, {"detail": "Authentication credentials were not provided."}),
+    "pipeline": (201, None),
+    "reviewer": (
+        403,
+        {"detail": "registering versions in project 'acme' is not allowed: your roles there (reviewer)"},
+    ),
+    "auditor": (
+        403,
+        {"detail": "registering versions in project 'acme' is not allowed: your roles there (auditor)"},
+    ),
+    "admin": (
+        403,
+        {"detail": "registering versions in project 'acme' is not allowed: your roles there (admin)"},
+    ),
+    "outsider": (400, {"project": ["Unknown project 'acme', or you have no role in it."]}),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_register_endpoint(world, caller):
+    response = _client(world, caller).post(
+        "/api/v1/versions/", {**registration_form(), "file": upload(world["csv"])}, format="multipart"
+    )
+    status, body = EXPECTED_REGISTER[caller]
+    assert response.status_code == status
+    if body is not None:
+        assert response.json() == body
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_no_endpoint_accepts_updates_or_deletes(world, caller, method):
+    response = getattr(_client(world, caller), method)(_url("/api/v1/versions/{version}/", world), {})
+    assert response.status_code == (401 if caller == "anonymous" else 405)
+
+
+@pytest.mark.parametrize("url", ["/healthz", "/api/schema/", "/api/docs/"])
+def test_health_schema_and_docs_are_public(anonymous, url, db):
+    assert anonymous.get(url).status_code == 200

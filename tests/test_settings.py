@@ -1,0 +1,50 @@
+"""Production configuration: refuses to start without a secret, and passes Django's deploy checklist."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+from tests.support import REPO
+
+
+def _manage(*args, **env):
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check", DEBUG="false")
+    assert result.returncode != 0
+    assert (
+        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY is not set. Production (DEBUG off) refuses to "
+        "start without one; set SECRET_KEY, or DEBUG=true for local development." in result.stderr
+    )
+
+
+def test_deploy_checklist_is_clean_in_production():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+
+
+def test_a_malformed_boolean_is_named():
+    result = _manage("check", DEBUG="maybe")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DEBUG='maybe' is not a boolean (use true/false)" in result.stderr
+
+
+def test_openapi_schema_is_valid_and_warning_free():
+    result = _manage("spectacular", "--validate", "--fail-on-warn", DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert "/api/v1/versions/:" in result.stdout
+    assert "bearerAuth:" in result.stdout
