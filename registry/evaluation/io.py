@@ -135,3 +135,16 @@ def _normalise_missing(frame: pd.DataFrame) -> pd.DataFrame:
         if column.dtype == object and column.isna().any():
             frame[name] = column.where(column.notna(), np.nan)
     return frame
+
+
+def read_column_names(path: Path | str, fmt: str) -> list[str]:
+    """Only the header: lets a caller compare schemas before queueing the full read."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return [str(name) for name in pq.read_schema(path).names]
+        frame = pd.read_csv(path, nrows=0, compression="gzip" if fmt == "csv.gz" else None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        raise TableError(f"cannot read the header as {fmt}: {exc}") from exc
+    return [str(name) for name in frame.columns]

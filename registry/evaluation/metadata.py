@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-SDTYPES = ("numerical", "datetime", "categorical", "boolean", "id")
+SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid)$", re.IGNORECASE)
 # Below this many distinct non-null values a unique column is still treated as categorical:
 # in a tiny table "every value is different" says nothing about being an identifier.

@@ -1,0 +1,97 @@
+"""Public entry point of the evaluation engine: ``run_evaluation`` (pure pandas/NumPy/sdmetrics, no Django).
+
+The result is strict JSON data::
+
+    {"engine": {"name", "version", "libraries"}, "parameters": {...}, "metrics": {dotted key: number|None},
+     "results": {kind: {...} | {"skipped": reason} | {"error": message}}, "durations": {kind: seconds}}
+
+A kind that was not requested has no results section and no metrics; one that cannot run (missing
+configuration, unsupported data) or fails says why in its section and contributes no metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from registry.evaluation.config import KINDS, EvaluationConfig, KindResult
+from registry.evaluation.diagnostics import evaluate_diagnostic
+from registry.evaluation.errors import EvaluationInputError
+from registry.evaluation.fairness import evaluate_fairness
+from registry.evaluation.jsonable import to_jsonable
+from registry.evaluation.pii import evaluate_pii
+from registry.evaluation.prepare import PreparedData, prepare_inputs
+from registry.evaluation.privacy import evaluate_privacy
+from registry.evaluation.quality import evaluate_quality
+from registry.evaluation.sdmetrics_support import library_versions
+from registry.evaluation.utility import evaluate_utility
+
+__all__ = ["ENGINE_NAME", "ENGINE_VERSION", "EvaluationConfig", "EvaluationInputError", "run_evaluation"]
+
+ENGINE_NAME = "registry-evaluation"
+ENGINE_VERSION = "1"
+
+_EVALUATORS: dict[str, Callable[[PreparedData, EvaluationConfig], KindResult]] = {
+    "quality": evaluate_quality,
+    "diagnostic": evaluate_diagnostic,
+    "privacy": evaluate_privacy,
+    "pii": evaluate_pii,
+    "fairness": evaluate_fairness,
+    "utility": evaluate_utility,
+}
+
+
+def _parameters(data: PreparedData, config: EvaluationConfig) -> dict[str, Any]:
+    parameters = config.as_parameters()
+    parameters["kinds"] = [kind for kind in KINDS if kind in config.kinds]
+    parameters["rows"] = {
+        "reference": len(data.real),
+        "synthetic": len(data.synthetic),
+        "holdout": None if data.holdout is None else len(data.holdout),
+    }
+    parameters["columns"] = [{"name": name, "sdtype": sdtype} for name, sdtype in data.sdtypes.items()]
+    parameters["normalisation_notes"] = data.notes
+    return parameters
+
+
+def run_evaluation(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    columns: Sequence[Mapping[str, str]],
+    config: EvaluationConfig,
+    holdout: pd.DataFrame | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``synthetic`` against the real reference; raise EvaluationInputError for bad inputs."""
+    data = prepare_inputs(real, synthetic, columns, config, holdout)
+    kinds = [kind for kind in KINDS if kind in config.kinds]
+    metrics: dict[str, Any] = {}
+    results: dict[str, Any] = {}
+    durations: dict[str, float] = {}
+    for index, kind in enumerate(kinds):
+        if progress is not None:
+            progress(round(100 * index / len(kinds)), kind)
+        started = time.perf_counter()
+        try:
+            outcome = _EVALUATORS[kind](data, config)
+        except Exception as exc:
+            # One failing kind must not lose the others' results; its section carries the error.
+            outcome = KindResult(results={"error": f"{type(exc).__name__}: {exc}"})
+        durations[kind] = time.perf_counter() - started
+        metrics.update(outcome.metrics)
+        results[kind] = outcome.results
+        if progress is not None:
+            progress(round(100 * (index + 1) / len(kinds)), f"{kind} done")
+    return to_jsonable(
+        {
+            "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION, "libraries": library_versions()},
+            "parameters": _parameters(data, config),
+            "metrics": metrics,
+            "results": results,
+            "durations": durations,
+        }
+    )

@@ -1,0 +1,37 @@
+"""Exact value identity across tables: shared integer codes per column and per row (NaN equals NaN)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def joint_codes(columns: Sequence[pd.Series | np.ndarray]) -> tuple[list[np.ndarray], pd.Index]:
+    """Codes shared by several columns (one per table): equal codes iff equal values, missing = one code."""
+    sizes = [len(column) for column in columns]
+    stacked = pd.concat([pd.Series(np.asarray(column)) for column in columns], ignore_index=True)
+    # use_na_sentinel=False gives NaN/None/NaT a code of its own, so missing matches missing.
+    codes, uniques = pd.factorize(stacked, use_na_sentinel=False)
+    bounds = np.cumsum([0, *sizes])
+    return [codes[bounds[i] : bounds[i + 1]].astype(np.int64) for i in range(len(sizes))], pd.Index(uniques)
+
+
+def combine_keys(parts: Sequence[Sequence[np.ndarray]], sizes: Sequence[int]) -> list[np.ndarray]:
+    """Compact row keys (0..k-1) from per-column codes: parts[c][t] are column c's codes in table t."""
+    total = int(sum(sizes))
+    key = np.zeros(total, dtype=np.int64)
+    bound = 1  # every key is below this (a Python int: no overflow in the check itself)
+    for per_table in parts:
+        codes = np.concatenate(per_table) if total else np.zeros(0, dtype=np.int64)
+        cardinality = int(codes.max()) + 1 if total else 1
+        if bound * cardinality >= 2**62:
+            # Mixed-radix keys would overflow int64: renumber them densely (below the row count) first.
+            key, uniques = pd.factorize(key)
+            key, bound = key.astype(np.int64), len(uniques)
+        key = key * cardinality + codes
+        bound *= cardinality
+    key = pd.factorize(key)[0].astype(np.int64)
+    bounds = np.cumsum([0, *sizes])
+    return [key[bounds[i] : bounds[i + 1]] for i in range(len(sizes))]

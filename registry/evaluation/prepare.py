@@ -1,0 +1,224 @@
+"""Input validation and normalisation: every kind sees the same aligned, consistently typed tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from registry.evaluation.config import KINDS, EvaluationConfig
+from registry.evaluation.errors import EvaluationInputError
+
+SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
+NUMERIC_SDTYPES = ("numerical", "datetime")
+DISCRETE_SDTYPES = ("categorical", "boolean", "ordinal")
+
+
+@dataclass
+class PreparedData:
+    """Validated, normalised tables (columns in schema order) plus the sdtype of every column."""
+
+    real: pd.DataFrame
+    synthetic: pd.DataFrame
+    holdout: pd.DataFrame | None
+    sdtypes: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def evaluated(self) -> dict[str, str]:
+        """Columns that metrics compare: every sdtype except ``id``."""
+        return {name: sdtype for name, sdtype in self.sdtypes.items() if sdtype != "id"}
+
+
+def _names(items: Sequence[str]) -> str:
+    return ", ".join(str(item) for item in items)
+
+
+def _check_config(config: EvaluationConfig) -> None:
+    unknown = [kind for kind in config.kinds if kind not in KINDS]
+    if unknown:
+        raise EvaluationInputError("kinds", f"unknown kind(s) {_names(unknown)}; expected {_names(KINDS)}")
+    sample = config.dcr_synthetic_sample
+    if sample is not None and (not isinstance(sample, int) or sample < 1):
+        raise EvaluationInputError("dcr_synthetic_sample", "must be a positive integer or null")
+    if not 0 < config.utility_test_fraction < 1:
+        raise EvaluationInputError("utility_test_fraction", "must be between 0 and 1")
+
+
+def _check_schema(columns: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    sdtypes: dict[str, str] = {}
+    for entry in columns:
+        name, sdtype = entry.get("name"), entry.get("sdtype")
+        if name is None or sdtype is None:
+            raise EvaluationInputError("columns", "every column needs a name and an sdtype")
+        if sdtype not in SDTYPES:
+            raise EvaluationInputError("columns", f"column {name!r} has unknown sdtype {sdtype!r}")
+        if name in sdtypes:
+            raise EvaluationInputError("columns", f"column {name!r} is listed twice")
+        sdtypes[str(name)] = str(sdtype)
+    if not sdtypes:
+        raise EvaluationInputError("columns", "the schema lists no columns")
+    return sdtypes
+
+
+def _check_table(frame: pd.DataFrame, field_name: str, expected: list[str]) -> None:
+    # The schema describes every table: a caller builds it from the reference or the synthetic table.
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise EvaluationInputError(field_name, "the table is empty")
+    present = [str(name) for name in frame.columns]
+    missing = [name for name in expected if name not in present]
+    extra = [name for name in present if name not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {_names(missing)}")
+        if extra:
+            parts.append(f"extra column(s) {_names(extra)}")
+        raise EvaluationInputError(field_name, "columns differ from the schema: " + "; ".join(parts))
+
+
+def _check_not_all_missing(missing: Mapping[str, int], rows: int, field_name: str) -> None:
+    empty = [name for name, count in missing.items() if count == rows]
+    if empty:
+        raise EvaluationInputError(field_name, f"column(s) with only missing values: {_names(empty)}")
+
+
+def _check_config_columns(config: EvaluationConfig, sdtypes: Mapping[str, str]) -> None:
+    lists = {
+        "sensitive_attributes": config.sensitive_attributes,
+        "quasi_identifiers": config.quasi_identifiers,
+        "disclosure_sensitive": config.disclosure_sensitive,
+    }
+    if config.target_column is not None:
+        lists["target_column"] = (config.target_column,)
+    for field_name, names in lists.items():
+        unknown = [name for name in names if name not in sdtypes]
+        if unknown:
+            raise EvaluationInputError(field_name, f"unknown column(s) {_names(unknown)}")
+        ids = [name for name in names if sdtypes[name] == "id"]
+        if ids:
+            raise EvaluationInputError(field_name, f"identifier column(s) cannot be used: {_names(ids)}")
+    both = [name for name in config.disclosure_sensitive if name in config.quasi_identifiers]
+    if both:
+        raise EvaluationInputError(
+            "disclosure_sensitive", f"column(s) also listed as quasi-identifiers: {_names(both)}"
+        )
+
+
+def _to_datetime(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        parsed = series
+    else:
+        parsed = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+        if parsed.isna().sum() > series.isna().sum():
+            parsed = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    # One unit everywhere: sdmetrics converts timedeltas with the unit's periods per second.
+    return parsed.astype("datetime64[ns]")
+
+
+def _normalise_column(series: pd.Series, sdtype: str) -> pd.Series:
+    dtype = series.dtype
+    if sdtype == "numerical":
+        if pd.api.types.is_bool_dtype(dtype) or (
+            isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype)
+        ):
+            # Nullable Int64/Float64/boolean carry pd.NA, which numpy arithmetic and sdmetrics cannot take.
+            if pd.api.types.is_integer_dtype(dtype) and not series.isna().any():
+                return pd.Series(series.to_numpy(dtype="int64"), name=series.name, index=series.index)
+            values = series.to_numpy(dtype="float64", na_value=np.nan)
+            return pd.Series(values, name=series.name, index=series.index)
+        if not pd.api.types.is_numeric_dtype(dtype):
+            return pd.to_numeric(series, errors="coerce")
+        return series
+    if sdtype == "datetime":
+        return _to_datetime(series)
+    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype) or (
+        isinstance(dtype, pd.api.extensions.ExtensionDtype) and series.isna().any()
+    ):
+        # One spelling of "missing" (np.nan in an object column) keeps equality and hashing consistent.
+        values = series.astype(object)
+        return values.where(values.notna(), np.nan)
+    if pd.api.types.is_object_dtype(dtype) and series.isna().any():
+        return series.where(series.notna(), np.nan)
+    return series
+
+
+def with_string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with ``str`` column names (no copy of the data)."""
+    if all(isinstance(name, str) for name in frame.columns):
+        return frame
+    return frame.rename(columns=str, copy=False)
+
+
+def subset(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame[columns]`` without copying when that is the whole frame in order (tables can be large)."""
+    return frame if list(frame.columns) == list(columns) else frame[list(columns)]
+
+
+def _normalise(frame: pd.DataFrame, sdtypes: Mapping[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    frame = subset(frame, list(sdtypes))
+    changed = {}
+    for name, sdtype in sdtypes.items():
+        original = frame[name]
+        column = _normalise_column(original, sdtype)
+        if column is not original:
+            changed[name] = column
+    if changed:
+        frame = frame.copy(deep=False)  # replaced columns only; the others keep sharing memory
+        for name, column in changed.items():
+            frame[name] = column.to_numpy()
+    if not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1):
+        # Positional row numbers: examples and samples refer to rows by position in the uploaded file.
+        frame = frame.reset_index(drop=True)
+    return frame, list(changed)
+
+
+def _missing_counts(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, int]:
+    return {name: int(frame[name].isna().sum()) for name in names}
+
+
+def prepare_inputs(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[Mapping[str, str]],
+    config: EvaluationConfig,
+    holdout: pd.DataFrame | None = None,
+) -> PreparedData:
+    """Validate the inputs (raising EvaluationInputError) and return normalised copies."""
+    _check_config(config)
+    sdtypes = _check_schema(columns)
+    real = with_string_columns(real)
+    synthetic = with_string_columns(synthetic)
+    expected = list(sdtypes)
+    tables = {"reference": real, "synthetic": synthetic}
+    if holdout is not None:
+        tables["holdout"] = with_string_columns(holdout)
+    for label, frame in tables.items():
+        _check_table(frame, label, expected)
+    _check_config_columns(config, sdtypes)
+
+    prepared: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
+    for label, frame in tables.items():
+        missing = _missing_counts(frame, expected)
+        _check_not_all_missing(missing, len(frame), label)
+        prepared[label], changed = _normalise(frame, sdtypes)
+        for name, count in _missing_counts(prepared[label], changed).items():
+            if count > missing[name]:
+                notes.append(
+                    f"{label}: {count - missing[name]} value(s) of {name!r} could not be parsed as {sdtypes[name]}"
+                )
+            missing[name] = count
+        # Parsing can empty a column (e.g. a "datetime" column of free text): that is an input error too.
+        _check_not_all_missing(missing, len(frame), label)
+    return PreparedData(
+        real=prepared["reference"],
+        synthetic=prepared["synthetic"],
+        holdout=prepared.get("holdout"),
+        sdtypes=sdtypes,
+        notes=notes,
+    )

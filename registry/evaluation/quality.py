@@ -1,0 +1,83 @@
+"""Quality kind: sdmetrics' QualityReport (Column Shapes, Column Pair Trends) on the non-id columns.
+
+Column Pair Trends averages only the pairs whose real data shows a trend (|Pearson r| above
+``real_correlation_threshold``, Cramér's V above ``real_association_threshold``).
+
+Sampling: in sdmetrics 0.32 the unified report does not pass its ``num_rows_subsample`` on to the
+per-table Column Pair Trends property, which therefore always samples contingency pairs above 50,000
+rows (unseeded, NumPy's global RNG). Here the setting is passed on (``quality_subsample``; None = every
+row, the default) and the global RNG is seeded around the call, so the score is exact and reproducible.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sdmetrics.reports import QualityReport
+
+from registry.evaluation.config import EvaluationConfig, KindResult
+from registry.evaluation.prepare import PreparedData, subset
+from registry.evaluation.sdmetrics_support import TABLE, records, report_metadata, seeded_numpy
+
+_SHAPE_COLUMNS = {"Column": "column", "Metric": "metric", "Score": "score", "Error": "error"}
+_PAIR_COLUMNS = {
+    "Column 1": "column_1",
+    "Column 2": "column_2",
+    "Metric": "metric",
+    "Score": "score",
+    "Real Correlation": "real_correlation",
+    "Synthetic Correlation": "synthetic_correlation",
+    "Real Association": "real_association",
+    "Meets Threshold?": "meets_threshold",
+    "Error": "error",
+}
+
+
+def _pass_subsample_on(report: QualityReport, subsample: int | None) -> None:
+    trends = report._properties["Column Pair Trends"]
+    configure = trends._configure_single_table_property
+
+    def configure_with_subsample(table_name: str) -> None:
+        configure(table_name)
+        trends._properties[table_name].num_rows_subsample = subsample
+
+    trends._configure_single_table_property = configure_with_subsample
+
+
+def evaluate_quality(data: PreparedData, config: EvaluationConfig) -> KindResult:
+    """Run the QualityReport and return overall, property scores and per-column/per-pair details."""
+    sdtypes = data.evaluated
+    if not sdtypes:
+        return KindResult.skipped("no column other than identifiers to evaluate")
+    report = QualityReport()
+    report.real_correlation_threshold = config.real_correlation_threshold
+    report.real_association_threshold = config.real_association_threshold
+    report.num_rows_subsample = config.quality_subsample
+    _pass_subsample_on(report, config.quality_subsample)
+    columns = list(sdtypes)
+    with seeded_numpy(config.seed):
+        report.generate(
+            {TABLE: subset(data.real, columns)},
+            {TABLE: subset(data.synthetic, columns)},
+            report_metadata(sdtypes),
+            verbose=False,
+        )
+    properties = {row.Property: row.Score for row in report.get_properties().itertuples()}
+    pairs = records(report.get_details("Column Pair Trends", TABLE), _PAIR_COLUMNS)
+    for pair in pairs:
+        pair["columns"] = [pair.pop("column_1"), pair.pop("column_2")]
+        meets = pair.get("meets_threshold")
+        pair["meets_threshold"] = None if meets is None or meets is pd.NA else bool(meets)
+    metrics = {
+        "quality.overall": report.get_score(),
+        "quality.column_shapes": properties.get("Column Shapes"),
+        "quality.column_pair_trends": properties.get("Column Pair Trends"),
+    }
+    results = {
+        "overall": metrics["quality.overall"],
+        "properties": properties,
+        "column_shapes": records(report.get_details("Column Shapes", TABLE), _SHAPE_COLUMNS),
+        "column_pair_trends": pairs,
+        "pairs_meeting_threshold": sum(1 for pair in pairs if pair.get("meets_threshold") is True),
+        "excluded_id_columns": [name for name, sdtype in data.sdtypes.items() if sdtype == "id"],
+    }
+    return KindResult(metrics=metrics, results=results)

@@ -1,0 +1,157 @@
+"""The public entry point: result shape, metric keys, skipped kinds, progress and determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from registry.evaluation.engine import ENGINE_NAME, EvaluationConfig, run_evaluation
+
+ALL_KEYS = {
+    "quality.overall",
+    "quality.column_shapes",
+    "quality.column_pair_trends",
+    "diagnostic.overall",
+    "diagnostic.data_validity",
+    "diagnostic.data_structure",
+    "privacy.exact_copies",
+    "privacy.exact_copy_rate",
+    "privacy.new_row_synthesis",
+    "privacy.dcr_baseline_protection",
+    "privacy.dcr_median",
+    "privacy.dcr_overfitting_protection",
+    "privacy.disclosure_protection",
+    "pii.columns",
+    "pii.replayed_values",
+    "fairness.max_tvd",
+    "fairness.max_slice_gap",
+    "fairness.flagged_slices",
+    "utility.tstr",
+    "utility.trtr",
+    "utility.gap",
+}
+FULL = EvaluationConfig(
+    seed=3,
+    sensitive_attributes=("race", "sex"),
+    quasi_identifiers=("age", "sex", "race"),
+    disclosure_sensitive=("income",),
+    target_column="income",
+)
+
+
+@pytest.fixture(scope="module")
+def tables(adult, resample):
+    shuffled = adult.sample(3200, random_state=71).reset_index(drop=True)
+    real, holdout = shuffled.iloc[:2000].reset_index(drop=True), shuffled.iloc[2000:].reset_index(drop=True)
+    return real, resample(real, 1500, seed=72, copies=30), holdout
+
+
+@pytest.fixture(scope="module")
+def full_result(tables, adult_schema):
+    real, synthetic, holdout = tables
+    return run_evaluation(real, synthetic, columns=adult_schema, config=FULL, holdout=holdout)
+
+
+def _without_durations(result):
+    return {key: value for key, value in result.items() if key != "durations"}
+
+
+def test_full_result_has_every_metric_and_strict_json(full_result):
+    assert set(full_result) == {"engine", "parameters", "metrics", "results", "durations"}
+    assert full_result["engine"]["name"] == ENGINE_NAME
+    assert set(full_result["engine"]["libraries"]) == {
+        "sdmetrics",
+        "pandas",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+    }
+    assert set(full_result["metrics"]) == ALL_KEYS
+    assert all(value is None or type(value) in (int, float) for value in full_result["metrics"].values())
+    json.dumps(full_result, allow_nan=False)
+    assert set(full_result["durations"]) == set(full_result["results"])
+    assert full_result["metrics"]["privacy.exact_copies"] == 30
+    assert full_result["metrics"]["privacy.exact_copy_rate"] == 30 / 1500
+    assert full_result["results"]["privacy"]["dcr"]["distribution"]["zero_count"] == 30
+    assert full_result["parameters"]["rows"] == {"reference": 2000, "synthetic": 1500, "holdout": 1200}
+    assert full_result["parameters"]["seed"] == 3
+    assert full_result["results"]["utility"]["split"] == "holdout table"
+    assert not any("error" in section for section in full_result["results"].values())
+
+
+def test_the_same_inputs_give_the_same_numbers(tables, adult_schema, full_result):
+    real, synthetic, holdout = tables
+    again = run_evaluation(real, synthetic, columns=adult_schema, config=FULL, holdout=holdout)
+    assert _without_durations(again) == _without_durations(full_result)
+
+
+def test_kinds_not_requested_or_not_configured_have_no_keys(tables, adult_schema):
+    real, synthetic, _ = tables
+    calls = []
+    config = EvaluationConfig(kinds=("privacy", "fairness", "utility"))
+    result = run_evaluation(
+        real, synthetic, columns=adult_schema, config=config, progress=lambda p, s: calls.append((p, s))
+    )
+    assert set(result["results"]) == {"privacy", "fairness", "utility"}
+    assert result["results"]["fairness"] == {"skipped": "no sensitive_attributes in the config"}
+    assert result["results"]["utility"] == {"skipped": "no target_column in the config"}
+    privacy = result["results"]["privacy"]
+    assert privacy["dcr"]["overfitting"] == {"skipped": "no holdout table was given"}
+    assert "skipped" in privacy["disclosure_protection"]
+    assert set(result["metrics"]) == {
+        "privacy.exact_copies",
+        "privacy.exact_copy_rate",
+        "privacy.new_row_synthesis",
+        "privacy.dcr_baseline_protection",
+        "privacy.dcr_median",
+    }
+    assert calls == [
+        (0, "privacy"),
+        (33, "privacy done"),
+        (33, "fairness"),
+        (67, "fairness done"),
+        (67, "utility"),
+        (100, "utility done"),
+    ]
+
+
+def test_synthetic_sample_for_dcr_reports_a_confidence_interval(tables, adult_schema):
+    real, synthetic, _ = tables
+    config = EvaluationConfig(kinds=("privacy",), dcr_synthetic_sample=400, dcr_bootstrap_resamples=200)
+    result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
+    dcr = result["results"]["privacy"]["dcr"]
+    assert dcr["synthetic_rows_evaluated"] == 400 and dcr["synthetic_sample"] == 400
+    assert dcr["reference_rows"] == 2000
+    interval = dcr["confidence_interval_95"]
+    assert interval["median_dcr"][0] <= dcr["median"] <= interval["median_dcr"][1]
+    low, high = interval["baseline_protection"]
+    assert low <= result["metrics"]["privacy.dcr_baseline_protection"] <= high
+    # Exact copies and NewRowSynthesis always look at every synthetic row.
+    assert result["results"]["privacy"]["new_row_synthesis"]["num_matched_rows"] >= 30
+
+
+def test_dcr_is_skipped_above_the_pair_budget(tables, adult_schema):
+    real, synthetic, _ = tables
+    config = EvaluationConfig(kinds=("privacy",), dcr_max_pairs=1000)
+    result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
+    assert "dcr_synthetic_sample" in result["results"]["privacy"]["dcr"]["skipped"]
+    assert "privacy.dcr_median" not in result["metrics"]
+    assert "privacy.exact_copies" in result["metrics"]
+
+
+def test_a_failing_kind_reports_its_error_and_keeps_the_others(monkeypatch):
+    import registry.evaluation.engine as engine
+
+    def broken(data, config):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(engine._EVALUATORS, "pii", broken)
+    frame = pd.DataFrame({"x": np.arange(40.0), "c": ["a", "b"] * 20})
+    columns = [{"name": "x", "sdtype": "numerical"}, {"name": "c", "sdtype": "categorical"}]
+    result = run_evaluation(frame, frame, columns=columns, config=EvaluationConfig(kinds=("privacy", "pii")))
+    assert result["results"]["pii"] == {"error": "RuntimeError: boom"}
+    assert result["metrics"]["privacy.exact_copies"] == 40
+    assert not any(key.startswith("pii.") for key in result["metrics"])
