@@ -169,6 +169,15 @@ REGISTRY_DATA_ROOTS = [Path(p).resolve() for p in env_list("REGISTRY_DATA_ROOTS"
 REGISTRY_MAX_UPLOAD_BYTES = env_int("REGISTRY_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
 # Uploads above this size are fingerprinted and inspected by a Celery task (202 + job).
 REGISTRY_INLINE_INSPECT_MAX_BYTES = env_int("REGISTRY_INLINE_INSPECT_MAX_BYTES", 16 * 1024 * 1024)
+# Real reference data sent for an evaluation is deleted after the run (only its fingerprint is kept)
+# unless this is on.
+REGISTRY_KEEP_REFERENCE_DATA = env_bool("REGISTRY_KEEP_REFERENCE_DATA", False)
+# A running job whose worker has not reported for this long is re-queued (or failed after 3 attempts).
+REGISTRY_JOB_STALE_SECONDS = env_int("REGISTRY_JOB_STALE_SECONDS", 300)
+# The registry's public base URL: custom facets' _schemaURL and links in emitted events point here.
+REGISTRY_PUBLIC_URL = env_str("REGISTRY_PUBLIC_URL", "http://127.0.0.1:8000")
+# The OpenLineage namespace of the registry's own datasets (named "<project>/<dataset>" in it).
+REGISTRY_LINEAGE_NAMESPACE = env_str("REGISTRY_LINEAGE_NAMESPACE", "synthetic-registry")
 # Trust X-Forwarded-For for the client IP in the audit trail only behind a known proxy.
 REGISTRY_TRUST_X_FORWARDED_FOR = env_bool("REGISTRY_TRUST_X_FORWARDED_FOR", False)
 
@@ -210,12 +219,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TableFormatEnum": "registry.evaluation.io.FORMATS",
+        "EvaluationOriginEnum": "registry.models.evaluations.EvaluationOrigin",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
-# No broker: run tasks in-process, so the embedded default needs no other service.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# No broker: run tasks in-process, so the embedded default needs no other service (memory:// is
+# never contacted then; it only keeps Celery from looking for a broker on localhost).
+CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "registry")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
@@ -228,6 +242,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task that takes longer than the visibility timeout would be delivered twice on Redis.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3 * 3600)
+# `celery -A config beat` runs the reaper; workers also run it when they start.
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {"task": "registry.tasks.reap_stale_jobs_task", "schedule": 120.0},
+    "send-lineage-outbox": {"task": "registry.tasks.send_lineage_outbox", "schedule": 60.0},
+}
 
 # --- Security (checked by `manage.py check --deploy`) ---------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,8 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from registry.lineage.views import facet_schema
+
 
 @require_GET
 def healthz(request):
@@ -27,7 +29,9 @@ admin.site.index_title = "Registry administration"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("governance.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("openlineage/facets/<str:version>/<str:title>.json", facet_schema, name="openlineage-facet-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 
 from .context import Actor
 from .roles import Capability
@@ -20,9 +21,7 @@ class ProjectScopedAdmin(admin.ModelAdmin):
         if cache is None:
             cache = request._project_ids_cache = {}
         if self.capability not in cache:
-            cache[self.capability] = project_ids_with(
-                actor=Actor.from_request(request), capability=self.capability
-            )
+            cache[self.capability] = project_ids_with(actor=Actor.from_request(request), capability=self.capability)
         return cache[self.capability]
 
     def get_queryset(self, request):
@@ -56,3 +55,13 @@ class ProjectScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def badge(text: str, good: bool | None):
+    """A small coloured label: green when good, red when not, grey when unknown."""
+    colour = {True: "#2e7d32", False: "#c62828", None: "#757575"}[good]
+    return format_html(
+        '<span style="color:#fff;background:{};border-radius:3px;padding:1px 6px;white-space:nowrap">{}</span>',
+        colour,
+        text,
+    )

@@ -184,9 +184,7 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerification:
                 f"event {expected_sequence} is missing (next stored event is {event.sequence})",
             )
         if event.prev_hash != prev_hash:
-            return broken(
-                event.sequence, f"event {event.sequence} does not link to event {event.sequence - 1}"
-            )
+            return broken(event.sequence, f"event {event.sequence} does not link to event {event.sequence - 1}")
         if event_hash(event) != event.hash:
             return broken(event.sequence, f"event {event.sequence} was changed after it was written")
         prev_hash = event.hash

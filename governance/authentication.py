@@ -24,9 +24,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].lower() not in _KEYWORDS:
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Invalid Authorization header: expected '<scheme> <token>'.")
-            )
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected '<scheme> <token>'."))
         try:
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError as exc:

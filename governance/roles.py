@@ -17,6 +17,8 @@ class Capability(StrEnum):
     REGISTER = "register"
     EVALUATE = "evaluate"
     DECIDE = "decide"
+    # Deprecate and revoke: incident response, which a project admin may need to do without a reviewer.
+    REVOKE = "revoke"
     READ_AUDIT = "read_audit"
     EXPORT = "export"
     MANAGE_POLICIES = "manage_policies"
@@ -25,10 +27,16 @@ class Capability(StrEnum):
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.PIPELINE: frozenset({Capability.READ, Capability.REGISTER, Capability.EVALUATE}),
-    Role.REVIEWER: frozenset({Capability.READ, Capability.DECIDE}),
+    Role.REVIEWER: frozenset({Capability.READ, Capability.DECIDE, Capability.REVOKE}),
     Role.AUDITOR: frozenset({Capability.READ, Capability.READ_AUDIT, Capability.EXPORT}),
     Role.ADMIN: frozenset(
-        {Capability.READ, Capability.READ_AUDIT, Capability.MANAGE_POLICIES, Capability.MANAGE_MEMBERS}
+        {
+            Capability.READ,
+            Capability.READ_AUDIT,
+            Capability.REVOKE,
+            Capability.MANAGE_POLICIES,
+            Capability.MANAGE_MEMBERS,
+        }
     ),
 }
 

@@ -28,9 +28,7 @@ def user_ensure(*, actor: Actor, username: str, email: str = "", is_staff: bool 
         try:
             user.full_clean(exclude=["password"])
         except ValidationError as exc:
-            raise InvalidInput(
-                "; ".join(exc.message_dict.get("username", exc.messages)), field="username"
-            ) from exc
+            raise InvalidInput("; ".join(exc.message_dict.get("username", exc.messages)), field="username") from exc
         user.save()
         record_event(
             actor=actor,
@@ -140,3 +138,20 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
             after={"revoked_at": token.revoked_at},
         )
     return token
+
+
+def membership_revoke(*, actor: Actor, membership: Membership) -> None:
+    """Take a role away from a user in a project."""
+    with audited_atomic():
+        project, user, role = membership.project, membership.user, membership.role
+        deleted, _ = Membership.objects.filter(pk=membership.pk).delete()
+        if deleted:
+            record_event(
+                actor=actor,
+                action="membership.revoked",
+                object_type="governance.membership",
+                object_id=str(membership.pk),
+                object_repr=str(membership),
+                project=project,
+                before={"user": user.username, "role": role},
+            )

@@ -2,21 +2,73 @@
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from governance.admin_base import ProjectScopedAdmin
+from governance.context import Actor
+from governance.errors import DomainError
+from governance.models import ImpactFlag
+from governance.review import review_state
+from governance.revocations import source_dataset_revoke
+from governance.roles import Capability
+from governance.selectors import has_capability
+from governance.workflow import version_decide
 
-from .models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset, VersionSource
+from .models import Dataset, DatasetVersion, Evaluation, Generator, RegistrationJob, SourceDataset, VersionSource
+from .selectors import version_evidence
 
 
 @admin.register(SourceDataset)
 class SourceDatasetAdmin(ProjectScopedAdmin):
-    list_display = ["namespace", "name", "project", "contains_personal_data", "legal_basis", "created_at"]
+    """Real source datasets; reviewers and project admins revoke one here (e.g. a GDPR erasure)."""
+
+    change_form_template = "admin/registry/sourcedataset/change_form.html"
+    list_display = ["namespace", "name", "project", "contains_personal_data", "legal_basis", "revoked_at", "created_at"]
     list_filter = ["project", "contains_personal_data"]
     search_fields = ["namespace", "name", "owner"]
     list_select_related = ["project"]
+
+    def get_urls(self):
+        revoke = path(
+            "<path:object_id>/revoke/",
+            self.admin_site.admin_view(self.revoke_view),
+            name="registry_sourcedataset_revoke",
+        )
+        return [revoke, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        source = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if source is not None:
+            actor = Actor.from_request(request)
+            extra["can_revoke"] = has_capability(actor=actor, project=source.project, capability=Capability.REVOKE)
+            extra["impact"] = ImpactFlag.objects.filter(cause_source=source).select_related("version__dataset__project")
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def revoke_view(self, request, object_id):
+        source = self.get_object(request, object_id)
+        if source is None or not self.has_view_permission(request, source):
+            raise PermissionDenied
+        target = reverse("admin:registry_sourcedataset_change", args=[source.pk])
+        if request.method == "POST":
+            try:
+                outcome = source_dataset_revoke(
+                    actor=Actor.from_request(request), source=source, reason=request.POST.get("reason", "")
+                )
+            except DomainError as exc:
+                self.message_user(request, f"Revocation refused: {exc.reason}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{source} revoked; {len(outcome.flagged)} downstream versions listed below.",
+                    messages.SUCCESS,
+                )
+        return HttpResponseRedirect(target)
 
 
 @admin.register(Generator)
@@ -62,7 +114,9 @@ class VersionSourceInline(admin.TabularInline):
 
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(ProjectScopedAdmin):
-    """A version's evidence is read-only here; status changes go through the workflow service."""
+    """A version's evidence is read-only here; decisions go through the same workflow service as the API."""
+
+    change_form_template = "admin/registry/datasetversion/change_form.html"
 
     project_field = "dataset__project"
     list_display = [
@@ -82,6 +136,7 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
     inlines = [VersionSourceInline]
     fieldsets = [
         (None, {"fields": ["provenance", "id", "dataset", "number", "status"]}),
+        ("Evidence", {"fields": ["evidence"]}),
         (
             "Content",
             {
@@ -104,6 +159,7 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
     ]
     readonly_fields = [
         "provenance",
+        "evidence",
         "id",
         "dataset",
         "number",
@@ -129,6 +185,58 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
         "updated_at",
     ]
 
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="registry_datasetversion_decide",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if version is not None:
+            extra["review"] = review_state(version=version, actor=Actor.from_request(request))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def decide_view(self, request, object_id):
+        """The admin's Approve / Reject / Request changes / Deprecate / Revoke buttons: the API's service."""
+        version = self.get_object(request, object_id)
+        if version is None or not self.has_view_permission(request, version):
+            raise PermissionDenied
+        target = reverse("admin:registry_datasetversion_change", args=[version.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(target)
+        action = request.POST.get("action", "")
+        try:
+            outcome = version_decide(
+                actor=Actor.from_request(request),
+                version=version,
+                action=action,
+                comment=request.POST.get("comment", ""),
+                waiver=request.POST.get("waiver", ""),
+            )
+        except DomainError as exc:
+            self.message_user(request, f"{action.replace('_', ' ').capitalize()} refused: {exc.reason}", messages.ERROR)
+            return HttpResponseRedirect(target)
+        note = (
+            f"{outcome.decision.get_action_display()} recorded; status is now {outcome.version.get_status_display()}."
+        )
+        if action == "approve" and outcome.approvals < outcome.required_approvals:
+            note += f" Approvals {outcome.approvals} of {outcome.required_approvals}."
+        self.message_user(request, note, messages.SUCCESS)
+        for item in outcome.flagged:
+            self.message_user(
+                request,
+                f"Downstream: {item['project']}/{item['dataset']} v{item['number']} "
+                f"{item['previous_status']} → {item['status']}",
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(target)
+
     @admin.display(description="fingerprint")
     def short_fingerprint(self, version):
         return format_html("<code title='{}'>{}…</code>", version.fingerprint, version.fingerprint[:12])
@@ -144,11 +252,21 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
             },
         )
 
+    @admin.display(description="evaluations")
+    def evidence(self, version):
+        evidence = version_evidence(version)
+        columns = []
+        if evidence.verified is not None:
+            shapes = evidence.verified.results.get("quality", {}).get("column_shapes") or []
+            columns = sorted((c for c in shapes if c.get("score") is not None), key=lambda c: c["score"])[:10]
+        return render_to_string(
+            "admin/registry/evidence.html",
+            {"evidence": evidence, "headline": evidence.headline(), "worst_columns": columns},
+        )
+
     @admin.display(description="generator parameters")
     def parameters(self, version):
-        return format_html(
-            "<pre>{}</pre>", json.dumps(version.generator_parameters, indent=2, sort_keys=True)
-        )
+        return format_html("<pre>{}</pre>", json.dumps(version.generator_parameters, indent=2, sort_keys=True))
 
     @admin.display(description="schema")
     def schema_table(self, version):
@@ -170,3 +288,26 @@ class RegistrationJobAdmin(ProjectScopedAdmin):
     list_filter = ["state", "project"]
     list_select_related = ["project", "version__dataset__project"]
     exclude = ["file_path"]
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ProjectScopedAdmin):
+    """Evaluations with their scores and details, read-only."""
+
+    project_field = "version__dataset__project"
+    list_display = ["id", "version", "origin", "state", "progress", "quality", "exact_copies", "created_at"]
+    list_filter = ["origin", "state", "version__dataset__project"]
+    search_fields = ["id", "version__id", "version__dataset__name", "tool"]
+    list_select_related = ["version__dataset__project"]
+    date_hierarchy = "created_at"
+    exclude = ["reference_path", "holdout_path"]
+
+    @admin.display(description="quality")
+    def quality(self, evaluation):
+        value = evaluation.metrics.get("quality.overall")
+        return "—" if value is None else f"{value:.3f}"
+
+    @admin.display(description="exact copies")
+    def exact_copies(self, evaluation):
+        value = evaluation.metrics.get("privacy.exact_copies")
+        return "—" if value is None else value

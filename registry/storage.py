@@ -86,9 +86,7 @@ def resolve_data_uri(uri: str, *, field: str = "storage_uri") -> Path:
         raise InvalidInput("the file URI must hold an absolute path", field=field)
     roots = [Path(root).resolve() for root in settings.REGISTRY_DATA_ROOTS]
     if not roots:
-        raise InvalidInput(
-            "no data roots are configured (REGISTRY_DATA_ROOTS): file URIs are disabled", field=field
-        )
+        raise InvalidInput("no data roots are configured (REGISTRY_DATA_ROOTS): file URIs are disabled", field=field)
     try:
         path = Path(raw_path).resolve(strict=True)
     except (FileNotFoundError, NotADirectoryError):

@@ -61,6 +61,21 @@ def _audit_table_flushable(request):
         cursor.execute("SET session_replication_role = replica")
 
 
+@pytest.fixture(autouse=True)
+def _default_policy(request):
+    """The default policy comes from a data migration; a transactional test's flush deletes it, so restore it."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if marker is None and "db" not in names and "transactional_db" not in names:
+        return
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from governance.default_policy import create_default_policy
+    from governance.models import Policy, PolicyRule
+
+    create_default_policy(Policy, PolicyRule)
+
+
 @pytest.fixture
 def data_root(_isolated_storage) -> Path:
     return (_isolated_storage / "data").resolve()
@@ -170,9 +185,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
             break
     else:
         process.terminate()
-        pytest.fail(
-            f"celery worker did not answer within 60 s: {(storage / 'worker.log').read_text()[-3000:]}"
-        )
+        pytest.fail(f"celery worker did not answer within 60 s: {(storage / 'worker.log').read_text()[-3000:]}")
     yield {"queue": queue, "storage": storage, "log": storage / "worker.log"}
     process.terminate()
     try:

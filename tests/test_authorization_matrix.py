@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry.models import RegistrationJob
+from registry.models import Evaluation, RegistrationJob
 from tests.factories import DatasetVersionFactory, SourceDatasetFactory
 from tests.support import make_member, registration_form, upload
 
@@ -20,11 +20,23 @@ def world(project, other_project, adult_head_csv):
         payload={"dataset": "adult"},
         file_path="/nonexistent",
     )
-    members = {
-        role: make_member(project, role, f"m-{role}") for role in ("pipeline", "reviewer", "auditor", "admin")
-    }
+    evaluation = Evaluation.objects.create(
+        version=version,
+        origin="reported",
+        state="succeeded",
+        metrics={"quality.overall": 0.9},
+        requested_by=version.registered_by,
+    )
+    members = {role: make_member(project, role, f"m-{role}") for role in ("pipeline", "reviewer", "auditor", "admin")}
     members["outsider"] = make_member(other_project, "pipeline", "m-outsider")
-    return {"version": version, "source": source, "job": job, "members": members, "csv": adult_head_csv}
+    return {
+        "version": version,
+        "source": source,
+        "job": job,
+        "evaluation": evaluation,
+        "members": members,
+        "csv": adult_head_csv,
+    }
 
 
 def _client(world, caller):
@@ -47,6 +59,9 @@ READ_ENDPOINTS = [
     ("/api/v1/generators/{generator}/", None),
     ("/api/v1/registrations/", None),
     ("/api/v1/registrations/{job}/", None),
+    ("/api/v1/evaluations/", None),
+    ("/api/v1/evaluations/{evaluation}/", None),
+    ("/api/v1/versions/{version}/evaluations/", None),
 ]
 
 
@@ -58,6 +73,7 @@ def _url(template, world):
         source=world["source"].pk,
         generator=version.generator_id,
         job=world["job"].pk,
+        evaluation=world["evaluation"].pk,
     )
 
 
@@ -65,7 +81,7 @@ def _url(template, world):
 @pytest.mark.parametrize(("template", "note"), READ_ENDPOINTS)
 def test_read_endpoints(world, caller, template, note):
     response = _client(world, caller).get(_url(template, world))
-    is_list = template.endswith("s/")
+    is_list = template.endswith("s/") and "{" not in template
     if caller == "anonymous":
         assert response.status_code == 401
         assert response.json() == {"detail": "Authentication credentials were not provided."}
@@ -79,13 +95,11 @@ def test_read_endpoints(world, caller, template, note):
     elif note == "no-bytes":
         # Members may download; this factory-made version has no bytes held by the registry.
         assert response.status_code == 404
-        assert response.json() == {
-            "detail": "the registry does not hold this version's bytes; see storage_uri"
-        }
+        assert response.json() == {"detail": "the registry does not hold this version's bytes; see storage_uri"}
     else:
         assert response.status_code == 200
         if is_list:
-            assert response.json()["count"] == 1
+            assert response.json()["count"] == 1, template
 
 
 EXPECTED_REGISTER = {
@@ -128,3 +142,26 @@ def test_no_endpoint_accepts_updates_or_deletes(world, caller, method):
 @pytest.mark.parametrize("url", ["/healthz", "/api/schema/", "/api/docs/"])
 def test_health_schema_and_docs_are_public(anonymous, url, db):
     assert anonymous.get(url).status_code == 200
+
+
+EXPECTED_EVALUATE = {
+    "anonymous": (401, {"detail": "Authentication credentials were not provided."}),
+    "pipeline": (201, None),
+    "reviewer": (403, {"detail": "evaluating versions in project 'acme' is not allowed: your roles there (reviewer)"}),
+    "auditor": (403, {"detail": "evaluating versions in project 'acme' is not allowed: your roles there (auditor)"}),
+    "admin": (403, {"detail": "evaluating versions in project 'acme' is not allowed: your roles there (admin)"}),
+    "outsider": (404, {"detail": "No DatasetVersion matches the given query."}),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_evaluate_endpoint(world, caller):
+    response = _client(world, caller).post(
+        _url("/api/v1/versions/{version}/evaluations/", world),
+        {"origin": "reported", "tool": "pipeline", "metrics": {"quality.overall": 0.8}},
+        format="json",
+    )
+    status, body = EXPECTED_EVALUATE[caller]
+    assert response.status_code == status
+    if body is not None:
+        assert response.json() == body

@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "slug",
@@ -83,9 +81,7 @@ class Migration(migrations.Migration):
                 ("hash", models.CharField(max_length=64)),
             ],
             options={
-                "constraints": [
-                    models.CheckConstraint(condition=models.Q(("id", 1)), name="audit_head_singleton")
-                ],
+                "constraints": [models.CheckConstraint(condition=models.Q(("id", 1)), name="audit_head_singleton")],
             },
         ),
         migrations.CreateModel(
@@ -93,9 +89,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(blank=True, max_length=100)),
                 ("prefix", models.CharField(db_index=True, max_length=16)),
@@ -132,9 +126,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "role",
@@ -169,9 +161,7 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["project__slug", "user__username", "role"],
                 "constraints": [
-                    models.UniqueConstraint(
-                        fields=("project", "user", "role"), name="membership_unique_role"
-                    ),
+                    models.UniqueConstraint(fields=("project", "user", "role"), name="membership_unique_role"),
                     models.CheckConstraint(
                         condition=models.Q(("role__in", ["pipeline", "reviewer", "auditor", "admin"])),
                         name="membership_role_valid",

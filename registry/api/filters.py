@@ -4,7 +4,17 @@ import django_filters as filters
 
 from governance.models import Project
 
-from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset, VersionStatus
+from ..models import (
+    Dataset,
+    DatasetVersion,
+    Evaluation,
+    EvaluationOrigin,
+    Generator,
+    RegistrationJob,
+    SourceDataset,
+    VersionStatus,
+)
+from ..models.jobs import JobState
 
 
 class ProjectFilter(filters.FilterSet):
@@ -74,3 +84,14 @@ class RegistrationJobFilter(filters.FilterSet):
     class Meta:
         model = RegistrationJob
         fields = ["project", "state"]
+
+
+class EvaluationFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="version__dataset__project__slug")
+    version = filters.UUIDFilter(field_name="version_id")
+    origin = filters.ChoiceFilter(choices=EvaluationOrigin.choices)
+    state = filters.ChoiceFilter(choices=JobState.choices)
+
+    class Meta:
+        model = Evaluation
+        fields = ["project", "version", "origin", "state"]

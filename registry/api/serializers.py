@@ -6,9 +6,12 @@ from rest_framework import serializers
 
 from governance.models import Project
 
+from ..evaluation.config import KINDS
 from ..evaluation.io import FORMATS
+from ..evaluation.metadata import SDTYPES
 from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from ..models.catalog import dataset_name_validator
+from ..models.evaluations import Evaluation
 from .fields import StrictFieldsMixin
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
@@ -75,9 +78,7 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
         uri = attrs.get("storage_uri", "")
         declared = [name for name in ("schema", "row_count", "byte_count") if name in attrs]
         if has_file and uri:
-            raise serializers.ValidationError(
-                {"storage_uri": ["Give either a file or a storage_uri, not both."]}
-            )
+            raise serializers.ValidationError({"storage_uri": ["Give either a file or a storage_uri, not both."]})
         if has_file and (declared or "fingerprint" in attrs):
             name = declared[0] if declared else "fingerprint"
             raise serializers.ValidationError({name: ["Computed by the registry from the uploaded file."]})
@@ -87,17 +88,13 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
                 raise serializers.ValidationError(
                     {
                         "file": [
-                            "Upload a file, give a file:// storage_uri, "
-                            "or declare fingerprint, schema and row_count."
+                            "Upload a file, give a file:// storage_uri, or declare fingerprint, schema and row_count."
                         ]
                     }
                 )
             if missing:
                 raise serializers.ValidationError(
-                    {
-                        name: ["Required: the registry cannot read this storage_uri itself."]
-                        for name in missing
-                    }
+                    {name: ["Required: the registry cannot read this storage_uri itself."] for name in missing}
                 )
         if uri.startswith("file:") and declared:
             raise serializers.ValidationError({declared[0]: ["Computed by the registry from the file."]})
@@ -148,6 +145,9 @@ class SourceDatasetSerializer(serializers.ModelSerializer):
 class DatasetSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version_count = serializers.IntegerField(read_only=True)
+    current_version = serializers.UUIDField(
+        source="current_version_id", read_only=True, help_text="The newest approved version: what consumers use"
+    )
 
     class Meta:
         model = Dataset
@@ -164,6 +164,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "license",
             "tags",
             "version_count",
+            "current_version",
             "created_at",
         ]
 
@@ -257,3 +258,107 @@ class RegistrationJobSerializer(serializers.ModelSerializer):
 
     def get_dataset(self, job) -> str:
         return job.payload.get("dataset", "")
+
+
+# --- evaluations --------------------------------------------------------------------------------
+class EvaluationRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    """POST /api/v1/versions/{id}/evaluations/: a verified run against real data, or reported scores."""
+
+    origin = serializers.ChoiceField(choices=["verified", "reported"], default="verified")
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=KINDS), required=False, allow_empty=False)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**32 - 1)
+    sensitive_attributes = serializers.ListField(child=serializers.CharField(), required=False, max_length=20)
+    quasi_identifiers = serializers.ListField(child=serializers.CharField(), required=False, max_length=20)
+    disclosure_sensitive = serializers.ListField(child=serializers.CharField(), required=False, max_length=20)
+    target_column = serializers.CharField(required=False)
+    dcr_synthetic_sample = serializers.IntegerField(required=False, min_value=100)
+    sdtypes = serializers.DictField(child=serializers.ChoiceField(choices=SDTYPES), required=False)
+    reference = serializers.FileField(required=False)
+    holdout = serializers.FileField(required=False)
+    reference_uri = serializers.CharField(required=False, max_length=2000)
+    holdout_uri = serializers.CharField(required=False, max_length=2000)
+    reference_format = serializers.ChoiceField(choices=FORMATS, required=False)
+    holdout_format = serializers.ChoiceField(choices=FORMATS, required=False)
+    metrics = serializers.DictField(required=False)
+    results = serializers.DictField(required=False)
+    tool = serializers.CharField(required=False, max_length=200)
+
+    VERIFIED_ONLY = (
+        "reference",
+        "holdout",
+        "reference_uri",
+        "holdout_uri",
+        "kinds",
+        "seed",
+        "sensitive_attributes",
+        "quasi_identifiers",
+        "disclosure_sensitive",
+        "target_column",
+        "dcr_synthetic_sample",
+        "sdtypes",
+    )
+
+    def validate(self, attrs):
+        if attrs["origin"] == "reported":
+            misplaced = [name for name in self.VERIFIED_ONLY if name in attrs]
+            if misplaced:
+                raise serializers.ValidationError({misplaced[0]: ["Only for verified evaluations."]})
+            for name in ("metrics", "tool"):
+                if name not in attrs:
+                    raise serializers.ValidationError({name: ["Required for reported evaluations."]})
+            return attrs
+        for name in ("metrics", "results", "tool"):
+            if name in attrs:
+                raise serializers.ValidationError({name: ["Only for reported evaluations."]})
+        for table in ("reference", "holdout"):
+            if table in attrs and f"{table}_uri" in attrs:
+                raise serializers.ValidationError({f"{table}_uri": [f"Give either {table} or {table}_uri, not both."]})
+        if "reference" not in attrs and "reference_uri" not in attrs:
+            raise serializers.ValidationError(
+                {"reference": ["Upload the real reference table, or give reference_uri (file:// under a data root)."]}
+            )
+        return attrs
+
+
+class EvaluationListSerializer(serializers.ModelSerializer):
+    version = serializers.UUIDField(source="version_id")
+    project = serializers.CharField(source="version.dataset.project.slug")
+    dataset = serializers.CharField(source="version.dataset.name")
+    requested_by = serializers.CharField(source="requested_by.username")
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "version",
+            "project",
+            "dataset",
+            "origin",
+            "state",
+            "progress",
+            "step",
+            "metrics",
+            "error",
+            "tool",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class EvaluationSerializer(EvaluationListSerializer):
+    class Meta(EvaluationListSerializer.Meta):
+        fields = [
+            *EvaluationListSerializer.Meta.fields,
+            "config",
+            "parameters",
+            "engine",
+            "results",
+            "durations",
+            "reference_fingerprint",
+            "reference_rows",
+            "holdout_fingerprint",
+            "holdout_rows",
+            "attempts",
+        ]

@@ -19,7 +19,16 @@ from governance.models import Project
 from governance.roles import Capability
 from governance.selectors import actor_roles, project_ids_with
 
-from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset, VersionSource
+from ..models import (
+    Dataset,
+    DatasetVersion,
+    Evaluation,
+    Generator,
+    RegistrationJob,
+    SourceDataset,
+    VersionSource,
+)
+from ..services.evaluations import TableInput, evaluation_report, evaluation_request
 from ..services.intake import RegistrationRequest, register_declared, register_upload, register_uri
 from ..services.registration import GeneratorSpec, SourceSpec
 from ..storage import FORMAT_SUFFIXES, discard, resolve_data_uri, stored_path
@@ -96,13 +105,9 @@ class RegistrationJobViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
             "multipart/form-data": serializers.VersionRegisterSerializer,
         },
         responses={
-            200: OpenApiResponse(
-                serializers.VersionSerializer, "Already registered (same bytes, same provenance)"
-            ),
+            200: OpenApiResponse(serializers.VersionSerializer, "Already registered (same bytes, same provenance)"),
             201: OpenApiResponse(serializers.VersionSerializer, "Registered"),
-            202: OpenApiResponse(
-                serializers.RegistrationJobSerializer, "Large file: a worker finishes the job"
-            ),
+            202: OpenApiResponse(serializers.RegistrationJobSerializer, "Large file: a worker finishes the job"),
             409: OpenApiResponse(description="Same bytes already registered with different provenance"),
             413: OpenApiResponse(description="Upload larger than REGISTRY_MAX_UPLOAD_BYTES"),
         },
@@ -163,9 +168,7 @@ class VersionViewSet(
             upload = attrs.get("file")
             outcome = self._intake(registration, attrs, upload)
         finally:
-            for path in getattr(django_request, "staged_paths", []):
-                if upload is None or Path(path) != Path(upload.staged_path):
-                    discard(path)
+            _discard_unclaimed(django_request, [upload.staged_path] if upload is not None else [])
         if outcome.job is not None:
             body = serializers.RegistrationJobSerializer(RegistrationJob.objects.get(pk=outcome.job.pk)).data
             location = f"/api/v1/registrations/{outcome.job.pk}/"
@@ -202,8 +205,84 @@ class VersionViewSet(
         )
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file's bytes")}
+        methods=["GET"],
+        responses=serializers.EvaluationListSerializer(many=True),
+        description="Evaluations of this version, verified and reported.",
     )
+    @extend_schema(
+        methods=["POST"],
+        request={
+            "multipart/form-data": serializers.EvaluationRequestSerializer,
+            "application/json": serializers.EvaluationRequestSerializer,
+        },
+        responses={
+            201: OpenApiResponse(serializers.EvaluationSerializer, "Reported scores recorded"),
+            202: OpenApiResponse(serializers.EvaluationSerializer, "Verified evaluation queued"),
+            409: OpenApiResponse(description="Already running, or the registry cannot read the version's bytes"),
+        },
+        description="Queue a verified evaluation against real reference data (upload `reference` and optionally "
+        "`holdout`, or give `reference_uri`/`holdout_uri`), or record scores a pipeline computed "
+        "(`origin: reported`).",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="evaluations")
+    def evaluations(self, request, pk=None):
+        """List a version's evaluations, or start one."""
+        if request.method == "GET":
+            version = self.get_object()
+            queryset = Evaluation.objects.filter(version=version).select_related(
+                "version__dataset__project", "requested_by"
+            )
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response(serializers.EvaluationListSerializer(page, many=True).data)
+        return self._start_evaluation(request)
+
+    def _start_evaluation(self, request):
+        django_request = request._request
+        claimed: list[str] = []
+        try:
+            version = self.get_object()
+            data = request.data
+            if getattr(django_request, "upload_too_large", False):
+                raise PayloadTooLarge(
+                    f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes",
+                    field="reference",
+                )
+            if hasattr(data, "getlist"):
+                data = decode_json_fields(data, EVALUATION_JSON_FIELDS)
+            serializer = serializers.EvaluationRequestSerializer(data=data)
+            serializer.is_valid(raise_exception=True)
+            attrs = serializer.validated_data
+            actor = self.actor()
+            if attrs["origin"] == "reported":
+                evaluation = evaluation_report(
+                    actor=actor,
+                    version=version,
+                    metrics=attrs["metrics"],
+                    tool=attrs["tool"],
+                    results=attrs.get("results"),
+                )
+                code = status.HTTP_201_CREATED
+            else:
+                reference = _table_input(attrs, "reference")
+                holdout = _table_input(attrs, "holdout")
+                claimed = [str(t.path) for t in (reference, holdout) if t is not None and t.owned]
+                config = {k: attrs[k] for k in EVALUATION_CONFIG_FIELDS if k in attrs}
+                evaluation = evaluation_request(
+                    actor=actor, version=version, config=config, reference=reference, holdout=holdout
+                )
+                code = status.HTTP_202_ACCEPTED
+        finally:
+            _discard_unclaimed(django_request, claimed)
+        evaluation = Evaluation.objects.select_related("version__dataset__project", "requested_by").get(
+            pk=evaluation.pk
+        )
+        return Response(
+            serializers.EvaluationSerializer(evaluation).data,
+            status=code,
+            headers={"Location": f"/api/v1/evaluations/{evaluation.pk}/"},
+        )
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file's bytes")})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         """The version's bytes, when the registry holds them or may read them under a data root."""
@@ -218,14 +297,73 @@ class VersionViewSet(
         return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
 
 
+EVALUATION_JSON_FIELDS = {
+    "kinds",
+    "sensitive_attributes",
+    "quasi_identifiers",
+    "disclosure_sensitive",
+    "sdtypes",
+    "metrics",
+    "results",
+}
+EVALUATION_CONFIG_FIELDS = (
+    "kinds",
+    "seed",
+    "sensitive_attributes",
+    "quasi_identifiers",
+    "disclosure_sensitive",
+    "target_column",
+    "dcr_synthetic_sample",
+    "sdtypes",
+)
+
+
+class EvaluationViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Evaluations with state, progress (percent and step) and, when done, metrics and details."""
+
+    project_field = "version__dataset__project"
+    queryset = Evaluation.objects.select_related("version__dataset__project", "requested_by")
+    filterset_class = filters.EvaluationFilter
+    ordering_fields = ["created_at", "finished_at"]
+
+    def get_serializer_class(self):
+        return serializers.EvaluationListSerializer if self.action == "list" else serializers.EvaluationSerializer
+
+
+def _discard_unclaimed(django_request, claimed: list[str]) -> None:
+    """Delete staged uploads that no service took ownership of (refused, or sent in an unknown field)."""
+    keep = {str(Path(p)) for p in claimed}
+    for path in getattr(django_request, "staged_paths", []):
+        if str(Path(path)) not in keep:
+            discard(path)
+
+
+def _table_input(attrs: dict, name: str) -> TableInput | None:
+    """A real table from a staged upload (owned: deleted after use) or a file:// URI under a data root."""
+    if name in attrs:
+        staged = attrs[name]
+        if not isinstance(staged, StagedUpload):
+            raise InvalidInput("the upload was not received by the staging handler", field=name)
+        return TableInput(
+            path=Path(staged.staged_path),
+            owned=True,
+            fingerprint=staged.sha256,
+            declared_format=attrs.get(f"{name}_format"),
+            name=staged.name or "",
+        )
+    uri = attrs.get(f"{name}_uri")
+    if uri:
+        path = resolve_data_uri(uri, field=f"{name}_uri")
+        return TableInput(path=path, owned=False, declared_format=attrs.get(f"{name}_format"), name=path.name)
+    return None
+
+
 def _registration_request(actor: Actor, attrs: dict) -> RegistrationRequest:
     readable = project_ids_with(actor=actor, capability=Capability.READ)
     project = Project.objects.filter(slug=attrs["project"], pk__in=readable).first()
     if project is None:
         # The same answer for "does not exist" and "not yours", so slugs cannot be probed.
-        raise ValidationError(
-            {"project": [f"Unknown project '{attrs['project']}', or you have no role in it."]}
-        )
+        raise ValidationError({"project": [f"Unknown project '{attrs['project']}', or you have no role in it."]})
     generator = attrs["generator"]
     return RegistrationRequest(
         project=project,

@@ -97,9 +97,7 @@ class GaussianCopulaSynthesizer:
             spec = self._columns[name]
             values = u[name].to_numpy()
             out[name] = (
-                self._numerical(spec, values)
-                if isinstance(spec, _Numerical)
-                else self._categorical(spec, values)
+                self._numerical(spec, values) if isinstance(spec, _Numerical) else self._categorical(spec, values)
             )
         return pd.DataFrame(out, columns=self._order)
 

@@ -23,9 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "name",
@@ -66,9 +64,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=200)),
                 ("version", models.CharField(blank=True, max_length=100)),
@@ -220,9 +216,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "requested_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
-                    ),
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL),
                 ),
                 (
                     "version",
@@ -243,9 +237,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("namespace", models.CharField(max_length=255)),
                 ("name", models.CharField(max_length=500)),
@@ -274,9 +266,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("source_version", models.CharField(blank=True, max_length=255)),
                 (
@@ -313,15 +303,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="generator",
-            constraint=models.UniqueConstraint(
-                fields=("project", "name", "version"), name="generator_unique_version"
-            ),
+            constraint=models.UniqueConstraint(fields=("project", "name", "version"), name="generator_unique_version"),
         ),
         migrations.AddConstraint(
             model_name="sourcedataset",
-            constraint=models.UniqueConstraint(
-                fields=("project", "namespace", "name"), name="source_unique_identity"
-            ),
+            constraint=models.UniqueConstraint(fields=("project", "namespace", "name"), name="source_unique_identity"),
         ),
         migrations.AddConstraint(
             model_name="versionsource",
@@ -329,9 +315,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="datasetversion",
-            constraint=models.UniqueConstraint(
-                fields=("dataset", "fingerprint"), name="version_unique_fingerprint"
-            ),
+            constraint=models.UniqueConstraint(fields=("dataset", "fingerprint"), name="version_unique_fingerprint"),
         ),
         migrations.AddConstraint(
             model_name="datasetversion",

@@ -1,13 +1,38 @@
 """Registry models, one module per concern, re-exported here."""
 
 from .catalog import Dataset, Generator, SourceDataset
+from .evaluations import Evaluation, EvaluationOrigin
 from .jobs import RegistrationJob
+from .lineage import (
+    ColumnLineage,
+    LineageAdjacency,
+    LineageDatasetVersion,
+    LineageEvent,
+    LineageNode,
+    LineageNodeProject,
+    LineageOutbox,
+    LineageRun,
+    LineageRunIO,
+    NodeKind,
+)
 from .versions import DatasetVersion, VersionSource, VersionStatus
 
 __all__ = [
+    "ColumnLineage",
     "Dataset",
     "DatasetVersion",
+    "Evaluation",
+    "EvaluationOrigin",
     "Generator",
+    "LineageAdjacency",
+    "LineageDatasetVersion",
+    "LineageEvent",
+    "LineageNode",
+    "LineageNodeProject",
+    "LineageOutbox",
+    "LineageRun",
+    "LineageRunIO",
+    "NodeKind",
     "RegistrationJob",
     "SourceDataset",
     "VersionSource",

@@ -25,13 +25,14 @@ class SourceDataset(models.Model):
     owner = models.CharField(max_length=200, blank=True)
     license = models.CharField(max_length=100, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
+    # Set when the real data may no longer be used (e.g. GDPR erasure): everything generated from it is flagged.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["project__slug", "namespace", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "namespace", "name"], name="source_unique_identity")
-        ]
+        constraints = [models.UniqueConstraint(fields=["project", "namespace", "name"], name="source_unique_identity")]
 
     def __str__(self) -> str:
         return f"{self.namespace}:{self.name}"
@@ -48,9 +49,7 @@ class Generator(models.Model):
 
     class Meta:
         ordering = ["project__slug", "name", "version"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "name", "version"], name="generator_unique_version")
-        ]
+        constraints = [models.UniqueConstraint(fields=["project", "name", "version"], name="generator_unique_version")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
@@ -69,6 +68,14 @@ class Dataset(models.Model):
     contact = models.CharField(max_length=200, blank=True)
     license = models.CharField(max_length=100, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # The OpenLineage identity of the dataset when pipelines report it (set by lineage registration);
+    # otherwise it is "<REGISTRY_LINEAGE_NAMESPACE>" + "<project>/<name>".
+    lineage_namespace = models.CharField(max_length=255, blank=True)
+    lineage_name = models.CharField(max_length=1000, blank=True)
+    # The version consumers should use: the newest approved one; the workflow moves it back on rollback.
+    current_version = models.ForeignKey(
+        "registry.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

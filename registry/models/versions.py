@@ -54,6 +54,8 @@ class DatasetVersion(models.Model):
     code_version = models.CharField(max_length=255, blank=True)
     sources = models.ManyToManyField(SourceDataset, through="VersionSource", related_name="versions")
     lineage_run_id = models.UUIDField(null=True, blank=True)
+    # Incremented each time the version (re-)enters review; approvals count within one round.
+    review_round = models.PositiveIntegerField(default=0)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registered_versions"
     )
@@ -66,9 +68,7 @@ class DatasetVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dataset", "fingerprint"], name="version_unique_fingerprint"),
             models.UniqueConstraint(fields=["dataset", "number"], name="version_unique_number"),
-            models.CheckConstraint(
-                condition=models.Q(status__in=VersionStatus.values), name="version_status_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(status__in=VersionStatus.values), name="version_status_valid"),
             models.CheckConstraint(condition=models.Q(row_count__gte=0), name="version_rows_nonnegative"),
         ]
 

@@ -61,9 +61,7 @@ class RegistrationRequest:
                 "parameters": self.generator.parameters,
                 "seed": self.generator.seed,
             },
-            "sources": [
-                {"namespace": s.namespace, "name": s.name, "version": s.version} for s in self.sources
-            ],
+            "sources": [{"namespace": s.namespace, "name": s.name, "version": s.version} for s in self.sources],
             "code_version": self.code_version,
         }
 
@@ -192,9 +190,7 @@ def register_uri(
         return IntakeOutcome(job=job)
     facts = inspect_file(path, declared_format=fmt, field_name="storage_uri")
     check_declared_fingerprint(declared_fingerprint, facts.fingerprint)
-    return IntakeOutcome(
-        result=register_facts(actor=actor, request=request, facts=replace(facts, storage_uri=uri))
-    )
+    return IntakeOutcome(result=register_facts(actor=actor, request=request, facts=replace(facts, storage_uri=uri)))
 
 
 def check_declared_fingerprint(declared: str | None, computed: str) -> None:
@@ -212,9 +208,7 @@ def validate_declared_schema(schema: Any) -> list[dict[str, str]]:
             raise InvalidInput(f"column {index} must be an object with name and dtype", field="schema")
         unknown = set(column) - {"name", "dtype", "sdtype"}
         if unknown:
-            raise InvalidInput(
-                f"column {index} has unknown keys: {', '.join(sorted(unknown))}", field="schema"
-            )
+            raise InvalidInput(f"column {index} has unknown keys: {', '.join(sorted(unknown))}", field="schema")
         name, dtype, sdtype = column.get("name"), column.get("dtype"), column.get("sdtype", "")
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput(f"column {index} needs a non-empty string name", field="schema")

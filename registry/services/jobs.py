@@ -87,9 +87,7 @@ def _actor_for(job: RegistrationJob) -> Actor:
 def registration_job_fail(job: RegistrationJob, error: dict, actor: Actor) -> None:
     """End a job as failed with the reason; a staged upload is deleted, a file read in place is not."""
     with audited_atomic():
-        RegistrationJob.objects.filter(pk=job.pk).update(
-            state=JobState.FAILED, error=error, finished_at=timezone.now()
-        )
+        RegistrationJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, error=error, finished_at=timezone.now())
         record_event(actor=actor, action="registration.failed", obj=job, project=job.project, after=error)
     if job.owns_file:
         discard(job.file_path)
@@ -104,9 +102,7 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
         return None
     actor = _actor_for(job)
     if job.attempts > MAX_ATTEMPTS:
-        registration_job_fail(
-            job, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor
-        )
+        registration_job_fail(job, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor)
         job.refresh_from_db()
         return job
     request = RegistrationRequest.from_payload(job.project, job.payload)
@@ -114,9 +110,7 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
     path = Path(job.file_path)
     try:
         if not path.exists():
-            raise DomainError(
-                "the file to inspect is gone (already registered or cleaned up)", field=field_name
-            )
+            raise DomainError("the file to inspect is gone (already registered or cleaned up)", field=field_name)
         facts = inspect_file(path, declared_format=job.declared_format or None, field_name=field_name)
         check_declared_fingerprint(job.declared_fingerprint or None, facts.fingerprint)
         with audited_atomic():

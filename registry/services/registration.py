@@ -18,6 +18,7 @@ from governance.roles import Capability
 from governance.selectors import has_capability, roles_in
 
 from ..content import ContentFacts
+from ..lineage import emit
 from ..models import Dataset, DatasetVersion, Generator, SourceDataset, VersionSource
 
 
@@ -55,9 +56,7 @@ def require_capability(*, actor: Actor, project: Project, capability: Capability
     raise NotPermitted(f"{what} in project '{project.slug}' is not allowed: {held}")
 
 
-def _provenance(
-    *, generator: GeneratorSpec, code_version: str, sources: Sequence[SourceSpec]
-) -> dict[str, Any]:
+def _provenance(*, generator: GeneratorSpec, code_version: str, sources: Sequence[SourceSpec]) -> dict[str, Any]:
     return {
         "generator.name": generator.name,
         "generator.version": generator.version,
@@ -213,9 +212,7 @@ def dataset_version_register(
     The same bytes again in the same dataset return the existing version (created=False) when the
     provenance matches, and raise Conflict when it does not.
     """
-    require_capability(
-        actor=actor, project=project, capability=Capability.REGISTER, what="registering versions"
-    )
+    require_capability(actor=actor, project=project, capability=Capability.REGISTER, what="registering versions")
     if actor.user is None:
         raise NotPermitted("registration needs an authenticated user")
     if len({(s.namespace, s.name) for s in sources}) != len(sources):
@@ -232,9 +229,7 @@ def dataset_version_register(
         )
         if duplicate is not None:
             return duplicate
-        dataset = _dataset_for(
-            actor=actor, project=project, name=dataset_name, defaults=dataset_defaults or {}
-        )
+        dataset = _dataset_for(actor=actor, project=project, name=dataset_name, defaults=dataset_defaults or {})
         generator_row = _generator_for(actor=actor, project=project, spec=generator)
         source_rows = [(_source_for(actor=actor, project=project, spec=s), s.version) for s in sources]
         last = DatasetVersion.objects.filter(dataset=dataset).aggregate(n=Max("number"))["n"] or 0
@@ -270,4 +265,5 @@ def dataset_version_register(
             project=project,
             after=version_snapshot(version),
         )
+        emit.version_registered(version)
     return RegistrationResult(version=version, created=True)

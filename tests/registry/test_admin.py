@@ -76,10 +76,7 @@ def test_audit_events_cannot_be_added_changed_or_deleted_even_by_superusers(admi
 
     event = AuditEvent.objects.first()
     assert admin_client.get("/admin/governance/auditevent/add/").status_code == 403
-    assert (
-        admin_client.post(f"/admin/governance/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
-        == 403
-    )
+    assert admin_client.post(f"/admin/governance/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     page = admin_client.get(f"/admin/governance/auditevent/{event.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()

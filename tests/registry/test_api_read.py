@@ -22,9 +22,7 @@ def catalog(project, other_project):
     adult = DatasetFactory(project=project, name="adult", tags=["census", "tabular"])
     loans = DatasetFactory(project=project, name="loans")
     v1 = DatasetVersionFactory(dataset=adult, number=1, generator=ctgan, row_count=100, sources=[source])
-    v2 = DatasetVersionFactory(
-        dataset=adult, number=2, generator=copula, row_count=300, status="pending_review"
-    )
+    v2 = DatasetVersionFactory(dataset=adult, number=2, generator=copula, row_count=300, status="pending_review")
     v3 = DatasetVersionFactory(dataset=loans, number=1, generator=copula, row_count=200, status="approved")
     hidden = DatasetVersionFactory(dataset=DatasetFactory(project=other_project, name="secret"))
     return {"v1": v1, "v2": v2, "v3": v3, "hidden": hidden, "source": source}
@@ -69,9 +67,7 @@ def test_version_filters_and_ordering(pipeline, catalog, query, expected):
 def test_filter_with_an_invalid_choice_is_a_400_naming_the_field(pipeline, catalog):
     response = pipeline.client.get("/api/v1/versions/?status=published")
     assert response.status_code == 400
-    assert response.json() == {
-        "status": ["Select a valid choice. published is not one of the available choices."]
-    }
+    assert response.json() == {"status": ["Select a valid choice. published is not one of the available choices."]}
 
 
 def test_pagination(pipeline, catalog):
@@ -141,9 +137,7 @@ def test_version_list_query_count_does_not_grow_with_rows(pipeline, catalog, ext
 @pytest.mark.parametrize("extra_versions", [0, 20])
 def test_version_detail_and_dataset_list_query_counts(pipeline, catalog, extra_versions):
     for n in range(extra_versions):
-        DatasetVersionFactory(
-            dataset=catalog["v1"].dataset, number=100 + n, generator=catalog["v1"].generator
-        )
+        DatasetVersionFactory(dataset=catalog["v1"].dataset, number=100 + n, generator=catalog["v1"].generator)
     pipeline.client.get("/api/v1/datasets/")  # refreshes the token's last-used time
     with CaptureQueriesContext(connection) as queries:
         assert pipeline.client.get(f"/api/v1/versions/{catalog['v1'].pk}/").status_code == 200

@@ -39,9 +39,7 @@ def _sha256(content: bytes) -> str:
 
 
 def test_multipart_csv_upload_registers_a_version_with_computed_facts(pipeline, adult_head_csv):
-    response = pipeline.client.post(
-        URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
-    )
+    response = pipeline.client.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["project"] == "acme"
@@ -59,9 +57,7 @@ def test_multipart_csv_upload_registers_a_version_with_computed_facts(pipeline, 
     assert body["generator_parameters"] == {"default_distribution": "beta"}
     assert body["seed"] == 42
     assert body["code_version"] == "git:4f2a9c1"
-    assert body["sources"] == [
-        {"namespace": "postgres://warehouse:5432", "name": "public.adult", "version": ""}
-    ]
+    assert body["sources"] == [{"namespace": "postgres://warehouse:5432", "name": "public.adult", "version": ""}]
     assert body["registered_by"] == "pipe"
     assert body["registered_via"].startswith("token:")
     assert body["stored"] is True
@@ -75,13 +71,9 @@ def test_multipart_csv_upload_registers_a_version_with_computed_facts(pipeline, 
 
 
 def test_same_bytes_again_return_200_with_the_same_version(pipeline, adult_head_csv):
-    first = pipeline.client.post(
-        URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
-    )
+    first = pipeline.client.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     events = AuditEvent.objects.count()
-    again = pipeline.client.post(
-        URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
-    )
+    again = pipeline.client.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     assert DatasetVersion.objects.count() == 1
@@ -99,9 +91,7 @@ def test_new_bytes_become_the_next_version_number(pipeline, adult_head_csv):
 
 
 def test_same_bytes_with_different_provenance_is_a_conflict(pipeline, adult_head_csv):
-    first = pipeline.client.post(
-        URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
-    )
+    first = pipeline.client.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     events = AuditEvent.objects.count()
     form = registration_form(
         generator='{"name": "sdv.GaussianCopulaSynthesizer", "version": "1.17.0", "seed": 7}',
@@ -207,9 +197,7 @@ def test_dataset_details_apply_when_the_dataset_is_created(pipeline, adult_head_
 
 
 def test_download_returns_the_registered_bytes(pipeline, adult_head_csv):
-    created = pipeline.client.post(
-        URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
-    )
+    created = pipeline.client.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     response = pipeline.client.get(f"{URL}{created.json()['id']}/download/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == adult_head_csv
@@ -226,9 +214,7 @@ def test_uploaded_file_lands_in_the_content_store_and_staging_is_empty(pipeline,
 @pytest.mark.parametrize("header", ["Bearer", "Token", "bearer"])
 def test_both_token_keywords_authenticate(pipeline, anonymous, adult_head_csv, header):
     anonymous.credentials(HTTP_AUTHORIZATION=f"{header} {pipeline.token}")
-    response = anonymous.post(
-        URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
-    )
+    response = anonymous.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     assert response.status_code == 201
 
 

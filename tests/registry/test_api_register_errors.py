@@ -11,9 +11,7 @@ from registry.models import Dataset, DatasetVersion, Generator, RegistrationJob,
 from tests.support import registration_form, registration_json, upload
 
 URL = "/api/v1/versions/"
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-)
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 
 
 @pytest.fixture
@@ -31,17 +29,14 @@ def nothing_written(settings, pipeline):
 
 
 def _multipart(member, content: bytes, name: str = "synthetic.csv", **form):
-    return member.client.post(
-        URL, {**registration_form(**form), "file": upload(content, name)}, format="multipart"
-    )
+    return member.client.post(URL, {**registration_form(**form), "file": upload(content, name)}, format="multipart")
 
 
 def test_malformed_json(pipeline, nothing_written):
     response = pipeline.client.post(URL, data='{"project": "acme",', content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "JSON parse error - Expecting property name enclosed in double quotes: "
-        "line 1 column 20 (char 19)"
+        "detail": "JSON parse error - Expecting property name enclosed in double quotes: line 1 column 20 (char 19)"
     }
 
 
@@ -130,7 +125,7 @@ def test_remote_uri_without_declared_facts(pipeline, nothing_written):
         ([{"name": "a"}], "column 'a' needs a string dtype"),
         (
             [{"name": "a", "dtype": "int64", "sdtype": "money"}],
-            "column 'a' has unknown sdtype 'money'; expected one of numerical, datetime, categorical, boolean, id",
+            "column 'a' has unknown sdtype 'money'; expected one of numerical, datetime, categorical, boolean, ordinal, id",
         ),
         ([{"name": "a", "dtype": "int64", "width": 3}], "column 0 has unknown keys: width"),
     ],
@@ -170,9 +165,7 @@ def test_project_where_the_token_has_no_role(pipeline, other_project, nothing_wr
 
 
 @pytest.mark.parametrize("role_fixture", ["reviewer", "auditor"])
-def test_roles_that_cannot_register(
-    request, reviewer, auditor, role_fixture, nothing_written, adult_head_csv
-):
+def test_roles_that_cannot_register(request, reviewer, auditor, role_fixture, nothing_written, adult_head_csv):
     member = {"reviewer": reviewer, "auditor": auditor}[role_fixture]
     response = _multipart(member, adult_head_csv)
     assert response.status_code == 403
@@ -278,9 +271,7 @@ def test_missing_file_outside_roots_does_not_reveal_existence(pipeline, nothing_
 def test_file_uri_naming_a_remote_host(pipeline, nothing_written):
     response = _uri_response(pipeline, "file://evil.example.com/data/x.csv")
     assert response.status_code == 400
-    assert response.json() == {
-        "storage_uri": ["file URIs must name a local path, not host 'evil.example.com'"]
-    }
+    assert response.json() == {"storage_uri": ["file URIs must name a local path, not host 'evil.example.com'"]}
 
 
 def test_plain_path_is_not_read_as_a_file(pipeline, nothing_written):

@@ -8,7 +8,11 @@ import pytest
 from django.core.management import call_command
 
 from governance.audit import verify_chain
-from governance.models import AuditEvent, Membership
+from governance.context import Actor
+from governance.errors import NotPermitted
+from governance.models import AuditEvent, Decision, Membership
+from governance.revocations import source_dataset_revoke
+from governance.workflow import version_decide
 from registry.demo.data import build_demo_tables, split_adult
 from registry.models import DatasetVersion, SourceDataset
 
@@ -32,15 +36,38 @@ def test_split_and_leaky_version_have_the_planned_shape(tables, adult):
     assert len(exact_in_faithful) < 0.01 * len(train)
 
 
-def test_demo_registers_users_and_two_versions_once(settings, tmp_path):
+@pytest.mark.django_db(transaction=True)
+def test_demo_registers_evaluates_reviews_and_is_idempotent(settings, tmp_path):
+    # Real commits, as in `make run`: each evaluation runs (eagerly) as soon as its request commits.
     settings.VAR_DIR = tmp_path / "var"
     out = StringIO()
     call_command("demo", stdout=out)
     versions = list(DatasetVersion.objects.order_by("number"))
     assert [(v.dataset.name, v.number, v.status, v.row_count, v.column_count) for v in versions] == [
-        ("adult-income-synthetic", 1, "registered", 26121, 15),
-        ("adult-income-synthetic", 2, "registered", 26121, 15),
+        ("adult-income-synthetic", 1, "approved", 26121, 15),
+        ("adult-income-synthetic", 2, "pending_review", 26121, 15),
     ]
+    # The faithful version was approved by the reviewer, with a waiver for its two warnings.
+    approval = Decision.objects.get(version=versions[0])
+    assert (approval.action, approval.decided_by.username) == ("approve", "demo-reviewer")
+    assert [r["metric"] for r in approval.waived_rules] == [
+        "privacy.dcr_baseline_protection",
+        "fairness.flagged_slices",
+    ]
+    # The leaky one cannot be approved: its block rules say why.
+    blocking = versions[1].policy_checks.latest().failing("block")
+    assert [(o["metric"], o["verdict"]) for o in blocking] == [
+        ("privacy.exact_copy_rate", "fail"),
+        ("privacy.dcr_baseline_protection", "fail"),
+    ]
+    faithful, leaky = (v.evaluations.get(origin="verified", state="succeeded") for v in versions)
+    # The faithful version copies no real row; the leaky one copies 40% of them and sits on top of them.
+    assert faithful.metrics["privacy.exact_copies"] == 0
+    assert leaky.metrics["privacy.exact_copies"] >= int(0.4 * 26121)
+    assert leaky.metrics["privacy.dcr_baseline_protection"] < 0.01 < faithful.metrics["privacy.dcr_baseline_protection"]
+    assert faithful.metrics["quality.overall"] > 0.85
+    assert {"utility.tstr", "fairness.max_tvd", "privacy.disclosure_protection"} <= set(faithful.metrics)
+    assert faithful.reference_rows == 26121 and faithful.holdout_rows == 6440
     assert versions[1].generator_parameters["post_processing"] == "oversample_training_rows"
     assert {v.registered_by.username for v in versions} == {"demo-pipeline"}
     source = SourceDataset.objects.get()
@@ -67,4 +94,16 @@ def test_demo_registers_users_and_two_versions_once(settings, tmp_path):
     assert DatasetVersion.objects.count() == 2
     assert AuditEvent.objects.count() == events
     assert "already registered" in again.getvalue()
+    assert verify_chain().ok
+
+    # The pipeline cannot approve what it registered; revoking the Adult source flags both versions.
+    pipeline = Actor(user=versions[0].registered_by, via="test")
+    with pytest.raises(NotPermitted):
+        version_decide(actor=pipeline, version=versions[1], action="approve")
+    admin = Actor(user=Membership.objects.get(role="admin").user, via="test")
+    outcome = source_dataset_revoke(actor=admin, source=source, reason="GDPR erasure request (demo)")
+    assert [(item["number"], item["previous_status"], item["status"]) for item in outcome.flagged] == [
+        (1, "approved", "needs_rereview"),
+        (2, "pending_review", "needs_rereview"),
+    ]
     assert verify_chain().ok

@@ -21,9 +21,7 @@ def small_inline_limit(settings):
 
 
 def _post(member, content, name="synthetic.csv", **form):
-    return member.client.post(
-        URL, {**registration_form(**form), "file": upload(content, name)}, format="multipart"
-    )
+    return member.client.post(URL, {**registration_form(**form), "file": upload(content, name)}, format="multipart")
 
 
 def test_large_upload_is_queued_then_registered_by_the_task(
@@ -84,9 +82,7 @@ def test_unparseable_large_upload_fails_the_job_and_writes_nothing_else(
     assert response.status_code == 202
     job = RegistrationJob.objects.get(pk=response.json()["id"])
     assert job.state == "failed"
-    assert job.error == {
-        "file": ["cannot parse the file as csv: CSV parse error: Expected 2 columns, got 3: 4,5,6"]
-    }
+    assert job.error == {"file": ["cannot parse the file as csv: CSV parse error: Expected 2 columns, got 3: 4,5,6"]}
     assert job.version is None
     assert DatasetVersion.objects.count() == 0
     assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []

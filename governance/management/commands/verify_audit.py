@@ -20,8 +20,7 @@ class Command(BaseCommand):
         elif result.ok:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"audit chain intact: {result.checked} events, head #{result.head_sequence} "
-                    f"{result.head_hash}"
+                    f"audit chain intact: {result.checked} events, head #{result.head_sequence} {result.head_hash}"
                 )
             )
         else:

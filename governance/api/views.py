@@ -1,0 +1,237 @@
+"""Governance API views: thin wrappers over the workflow, policy, revocation and audit services."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.api.pagination import Pagination
+from registry.models import DatasetVersion, SourceDataset
+
+from ..audit import verify_chain
+from ..context import Actor
+from ..errors import NotPermitted
+from ..models import AuditEvent, Decision, Policy, PolicyCheck, PolicyRule, Project
+from ..policies import policy_check_run, policy_deactivate, policy_save
+from ..revocations import source_dataset_revoke
+from ..roles import Capability
+from ..selectors import has_capability, project_ids_with
+from ..workflow import version_decide
+from . import filters, serializers
+
+
+def _readable_version(request, pk) -> DatasetVersion:
+    readable = project_ids_with(actor=Actor.from_request(request), capability=Capability.READ)
+    return get_object_or_404(
+        DatasetVersion.objects.select_related("dataset__project", "registered_by"), pk=pk, dataset__project__in=readable
+    )
+
+
+def impact_payload(actor: Actor, flagged: list[dict], consumers: list[dict]) -> dict:
+    """The downstream impact, limited to what the caller may see (with a count of the rest)."""
+    readable = {
+        p.slug for p in Project.objects.filter(pk__in=project_ids_with(actor=actor, capability=Capability.READ))
+    }
+    visible = [item for item in flagged if item["project"] in readable]
+    readable_ids = project_ids_with(actor=actor, capability=Capability.READ)
+    seen_consumers = [
+        {k: v for k, v in c.items() if k != "project_ids"}
+        for c in consumers
+        if set(c.get("project_ids", [])) & readable_ids
+    ]
+    return {
+        "versions": visible,
+        "hidden_versions": len(flagged) - len(visible),
+        "consumers": seen_consumers,
+        "hidden_consumers": len(consumers) - len(seen_consumers),
+    }
+
+
+class VersionDecisionsView(APIView):
+    """GET the decisions on a version; POST approve, reject, request_changes, deprecate or revoke."""
+
+    @extend_schema(responses=serializers.DecisionSerializer(many=True))
+    def get(self, request, pk):
+        version = _readable_version(request, pk)
+        decisions = Decision.objects.filter(version=version).select_related("decided_by")
+        return Response(serializers.DecisionSerializer(decisions, many=True).data)
+
+    @extend_schema(
+        request=serializers.DecisionInputSerializer,
+        responses={
+            201: OpenApiResponse(description="The decision, the version's new status, approvals and any impact"),
+            400: OpenApiResponse(description="Missing comment, reason or waiver"),
+            403: OpenApiResponse(description="Role, or the four-eyes rule"),
+            409: OpenApiResponse(description="Illegal transition (names the status and allowed actions), or blocked"),
+        },
+    )
+    def post(self, request, pk):
+        version = _readable_version(request, pk)
+        serializer = serializers.DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        actor = Actor.from_request(request)
+        outcome = version_decide(actor=actor, version=version, **serializer.validated_data)
+        body = {
+            "decision": serializers.DecisionSerializer(outcome.decision).data,
+            "version": {"id": str(outcome.version.pk), "status": outcome.version.status},
+            "approvals": outcome.approvals or None,
+            "required_approvals": outcome.required_approvals,
+            "policy_check": serializers.PolicyCheckSerializer(outcome.policy_check).data
+            if outcome.policy_check
+            else None,
+            "impact": impact_payload(actor, outcome.flagged, outcome.impact.consumers) if outcome.impact else None,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class VersionPolicyChecksView(APIView):
+    """GET a version's policy checks (newest first); POST runs one now against the current policies."""
+
+    @extend_schema(responses=serializers.PolicyCheckSerializer(many=True))
+    def get(self, request, pk):
+        version = _readable_version(request, pk)
+        checks = PolicyCheck.objects.filter(version=version).select_related("requested_by")
+        return Response(serializers.PolicyCheckSerializer(checks, many=True).data)
+
+    @extend_schema(request=None, responses={201: serializers.PolicyCheckSerializer})
+    def post(self, request, pk):
+        version = _readable_version(request, pk)
+        actor = Actor.from_request(request)
+        project = version.dataset.project
+        allowed = (Capability.EVALUATE, Capability.DECIDE, Capability.MANAGE_POLICIES)
+        if not any(has_capability(actor=actor, project=project, capability=c) for c in allowed):
+            raise NotPermitted(
+                f"running policy checks in project '{project.slug}' needs a pipeline, reviewer or admin role"
+            )
+        result = policy_check_run(actor=actor, version=version, trigger="manual")
+        return Response(serializers.PolicyCheckSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class PolicyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Global policies and your projects' policies; project admins create, replace and deactivate them."""
+
+    serializer_class = serializers.PolicySerializer
+    filterset_class = filters.PolicyFilter
+    ordering_fields = ["name", "updated_at"]
+
+    def get_queryset(self):
+        readable = project_ids_with(actor=Actor.from_request(self.request), capability=Capability.READ)
+        return (
+            Policy.objects.filter(Q(project__isnull=True) | Q(project__in=readable))
+            .select_related("project")
+            .prefetch_related(Prefetch("rules", queryset=PolicyRule.objects.order_by("position", "id")))
+        )
+
+    def _save(self, request, policy=None, partial=False):
+        data = request.data
+        if partial and policy is not None:
+            data = {**serializers.PolicySerializer(policy).data, **data}
+            data = {k: v for k, v in data.items() if k in ("project", "name", "description", "rules")}
+            data["project"] = policy.project.slug if policy.project_id else ""
+            data["rules"] = [
+                {k: r[k] for k in ("metric", "operator", "threshold", "severity", "explanation")} for r in data["rules"]
+            ]
+        serializer = serializers.PolicyInputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        attrs = serializer.validated_data
+        actor = Actor.from_request(request)
+        readable = project_ids_with(actor=actor, capability=Capability.READ)
+        project = Project.objects.filter(slug=attrs["project"], pk__in=readable).first()
+        if project is None:
+            raise ValidationError({"project": [f"Unknown project '{attrs['project']}', or you have no role in it."]})
+        if policy is not None and policy.project_id != project.pk:
+            raise ValidationError({"project": ["A policy cannot move to another project."]})
+        return policy_save(
+            actor=actor,
+            project=project,
+            name=attrs["name"],
+            description=attrs["description"],
+            rules=attrs["rules"],
+            policy=policy,
+        )
+
+    @extend_schema(request=serializers.PolicyInputSerializer, responses={201: serializers.PolicySerializer})
+    def create(self, request, *args, **kwargs):
+        policy = self._save(request)
+        return Response(self.get_serializer(self.get_queryset().get(pk=policy.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.PolicyInputSerializer, responses=serializers.PolicySerializer)
+    def update(self, request, *args, **kwargs):
+        existing = self.get_object()
+        if existing.project_id is None:
+            raise PermissionDenied("global policies are managed by superusers in the admin")
+        policy = self._save(request, existing, partial=kwargs.get("partial", False))
+        return Response(self.get_serializer(self.get_queryset().get(pk=policy.pk)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        policy = self.get_object()
+        policy_deactivate(actor=Actor.from_request(request), policy=policy)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail of the projects where you are an auditor or admin."""
+
+    serializer_class = serializers.AuditEventSerializer
+    filterset_class = filters.AuditEventFilter
+    pagination_class = Pagination
+    ordering_fields = ["sequence", "occurred_at"]
+    ordering = ["sequence"]
+    lookup_field = "sequence"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEvent.objects.none()
+        allowed = project_ids_with(actor=Actor.from_request(self.request), capability=Capability.READ_AUDIT)
+        if not allowed:
+            raise PermissionDenied("the audit trail needs the auditor or admin role in a project")
+        return AuditEvent.objects.filter(project_id__in=allowed)
+
+
+class AuditVerifyView(APIView):
+    """Recompute the whole hash chain; for auditors and admins of any project."""
+
+    @extend_schema(responses={200: OpenApiResponse(description="{ok, checked, head_sequence, head_hash, ...}")})
+    def get(self, request):
+        actor = Actor.from_request(request)
+        if not project_ids_with(actor=actor, capability=Capability.READ_AUDIT) and not request.user.is_superuser:
+            raise PermissionDenied("verifying the audit trail needs the auditor or admin role in a project")
+        return Response(verify_chain().as_dict())
+
+
+class SourceRevokeView(APIView):
+    """Revoke a real source (e.g. GDPR erasure): versions generated from it, at any depth, need re-review."""
+
+    @extend_schema(request=serializers.RevokeInputSerializer, responses={200: OpenApiResponse(description="impact")})
+    def post(self, request, pk):
+        actor = Actor.from_request(request)
+        readable = project_ids_with(actor=actor, capability=Capability.READ)
+        source = get_object_or_404(SourceDataset.objects.select_related("project"), pk=pk, project__in=readable)
+        serializer = serializers.RevokeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = source_dataset_revoke(actor=actor, source=source, reason=serializer.validated_data["reason"])
+        return Response(
+            {
+                "source": {
+                    "id": source.pk,
+                    "namespace": source.namespace,
+                    "name": source.name,
+                    "revoked_at": outcome.source.revoked_at,
+                    "revocation_reason": outcome.source.revocation_reason,
+                },
+                "impact": impact_payload(actor, outcome.flagged, outcome.impact.consumers),
+            }
+        )

@@ -1,0 +1,57 @@
+"""Revoking a real source dataset (e.g. GDPR erasure): every version generated from it needs re-review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from registry.lineage import emit
+from registry.models import SourceDataset
+
+from .audit import audited_atomic, record_event
+from .context import Actor
+from .errors import Conflict, InvalidInput, NotPermitted
+from .impact import Impact, downstream
+from .roles import Capability
+from .selectors import has_capability, roles_in
+from .workflow import flag_downstream
+
+
+@dataclass
+class RevocationOutcome:
+    source: SourceDataset
+    impact: Impact
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+
+
+def source_dataset_revoke(*, actor: Actor, source: SourceDataset, reason: str) -> RevocationOutcome:
+    """Mark a source revoked and flag every version generated from it, in any project, at any depth."""
+    if not has_capability(actor=actor, project=source.project, capability=Capability.REVOKE):
+        roles = sorted(roles_in(actor=actor, project=source.project))
+        held = f"your roles there ({', '.join(roles)})" if roles else "you have no role there"
+        raise NotPermitted(f"'revoke' in project '{source.project.slug}' is not allowed: {held}")
+    if not reason.strip():
+        raise InvalidInput("a reason is required to revoke", field="reason")
+    with audited_atomic():
+        source = SourceDataset.objects.select_for_update().select_related("project").get(pk=source.pk)
+        if source.revoked_at is not None:
+            raise Conflict(f"source {source} was already revoked on {source.revoked_at.isoformat()}")
+        source.revoked_at = timezone.now()
+        source.revocation_reason = reason
+        source.save(update_fields=["revoked_at", "revocation_reason"])
+        record_event(
+            actor=actor,
+            action="source.revoked",
+            obj=source,
+            project=source.project,
+            before={"revoked_at": None},
+            after={"revoked_at": source.revoked_at, "reason": reason},
+        )
+        emit.source_revoked(source)
+        impact = downstream(source=source)
+        flagged = flag_downstream(
+            actor=actor, impact=impact, reason=f"source {source} was revoked: {reason}", cause_source=source
+        )
+    return RevocationOutcome(source=source, impact=impact, flagged=flagged)

@@ -1,0 +1,139 @@
+"""Outputs carrying the registry's custom facets become dataset versions, through the registration service."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+
+from governance.context import Actor
+from governance.errors import DomainError
+from governance.models import Project
+
+from ..services.intake import RegistrationRequest, register_declared, register_uri
+from ..services.registration import GeneratorSpec, SourceSpec
+from .facets import CONTENT_FACET, GENERATOR_FACET
+from .validation import DatasetRef, LineageEventError, ParsedEvent
+
+_INVALID_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def dataset_name_for(ref: DatasetRef, requested: Any) -> str:
+    """The registry dataset an output belongs to: the facet's `dataset`, or the output's name made safe."""
+    if isinstance(requested, str) and requested.strip():
+        return requested.strip()
+    name = _INVALID_NAME.sub("-", ref.name).strip("-.") or "dataset"
+    return name[:200]
+
+
+def _generator(facet: Any, path: str) -> GeneratorSpec:
+    if not isinstance(facet, dict):
+        raise LineageEventError(path, "must be an object")
+    name = facet.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise LineageEventError(f"{path}.name", "is required (the generator's implementation)")
+    parameters = facet.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise LineageEventError(f"{path}.parameters", "must be an object")
+    seed = facet.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**63):
+        raise LineageEventError(f"{path}.seed", "must be a 64-bit integer or null")
+    version = facet.get("version", "")
+    return GeneratorSpec(name=name, version=str(version or ""), parameters=parameters, seed=seed)
+
+
+def _code_version(event: ParsedEvent, facet: dict) -> str:
+    if isinstance(facet.get("codeVersion"), str) and facet["codeVersion"].strip():
+        return facet["codeVersion"]
+    location = event.job_facets.get("sourceCodeLocation") or {}
+    if isinstance(location, dict) and location.get("version"):
+        return f"{location.get('url', '')}@{location['version']}".lstrip("@")
+    return f"openlineage {event.job_namespace}:{event.job_name} run {event.run_id}"
+
+
+def registrations_in(event: ParsedEvent) -> list[tuple[int, DatasetRef, dict, dict]]:
+    """(index, output, generator facet, content facet) for every output the registry should register."""
+    if event.event_type != "RunEvent" or event.state != "COMPLETE":
+        return []
+    found = []
+    for index, ref in enumerate(event.outputs):
+        # The registry's own emitted events describe versions it already holds: never register them twice.
+        if ref.namespace == settings.REGISTRY_LINEAGE_NAMESPACE:
+            continue
+        if GENERATOR_FACET in ref.facets:
+            content = ref.facets.get(CONTENT_FACET) or {}
+            if not isinstance(content, dict):
+                raise LineageEventError(f"outputs[{index}].facets.{CONTENT_FACET}", "must be an object")
+            found.append((index, ref, ref.facets[GENERATOR_FACET], content))
+    return found
+
+
+def register_from_event(*, actor: Actor, project: Project | None, event: ParsedEvent) -> list[str]:
+    """Register each output the event marks as synthetic; return the version ids."""
+    wanted = registrations_in(event)
+    if not wanted:
+        return []
+    if project is None:
+        raise LineageEventError(
+            "project", "registering a synthetic output needs a project: use a project-bound token or ?project=<slug>"
+        )
+    sources = [SourceSpec(ref.namespace, ref.name, ref.version or "") for ref in event.inputs]
+    versions = []
+    for index, ref, generator_facet, content in wanted:
+        path = f"outputs[{index}].facets"
+        request = RegistrationRequest(
+            project=project,
+            dataset_name=dataset_name_for(ref, generator_facet.get("dataset")),
+            generator=_generator(generator_facet, f"{path}.{GENERATOR_FACET}"),
+            sources=sources,
+            code_version=_code_version(event, generator_facet),
+            dataset_defaults={
+                "description": f"Registered from OpenLineage output {ref.namespace}:{ref.name}",
+                "lineage_namespace": ref.namespace,
+                "lineage_name": ref.name,
+            },
+        )
+        try:
+            outcome = _register(actor, request, ref, content, f"{path}.{CONTENT_FACET}")
+        except DomainError as exc:
+            field = f"{path}.{CONTENT_FACET}.{exc.field}" if exc.field else f"outputs[{index}]"
+            raise LineageEventError(field, exc.reason) from exc
+        version = outcome.result.version if outcome.result else None
+        if version is not None and version.lineage_run_id is None:
+            version.lineage_run_id = event.run_id
+            version.save(update_fields=["lineage_run_id"])
+        if version is not None:
+            versions.append(str(version.pk))
+    return versions
+
+
+def _register(actor: Actor, request: RegistrationRequest, ref: DatasetRef, content: dict, path: str):
+    uri = content.get("storageUri") or (f"file://{ref.name}" if ref.namespace == "file" else "")
+    if isinstance(uri, str) and uri.startswith("file:"):
+        return register_uri(
+            actor=actor,
+            request=request,
+            uri=uri,
+            declared_format=content.get("format"),
+            declared_fingerprint=content.get("fingerprint"),
+        )
+    missing = [key for key in ("fingerprint", "schema", "rowCount") if content.get(key) in (None, "", [])]
+    if missing:
+        raise LineageEventError(
+            f"{path}.{missing[0]}",
+            "is required: declare fingerprint, schema and rowCount, or give a file:// storageUri under a data root",
+        )
+    row_count = content["rowCount"]
+    if isinstance(row_count, bool) or not isinstance(row_count, int) or row_count < 0:
+        raise LineageEventError(f"{path}.rowCount", "must be a non-negative integer")
+    return register_declared(
+        actor=actor,
+        request=request,
+        fingerprint=content["fingerprint"],
+        schema=content["schema"],
+        row_count=row_count,
+        byte_count=content.get("byteCount"),
+        storage_uri=uri or f"{ref.namespace}/{ref.name}",
+        declared_format=content.get("format"),
+    )

@@ -1,0 +1,222 @@
+"""Running a verified evaluation in a worker: claim, load, evaluate, store; safe to run again after a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from governance.audit import audited_atomic, record_event
+from governance.context import Actor
+from governance.errors import DomainError, InvalidInput
+from governance.policies import policy_check_run
+from governance.workflow import version_system_transition
+
+from ..evaluation.engine import EvaluationConfig, EvaluationInputError, run_evaluation
+from ..evaluation.io import TableError, read_table, sha256_file, sniff_format
+from ..lineage import emit
+from ..models.evaluations import Evaluation
+from ..models.jobs import JobState
+from ..storage import discard, resolve_data_uri, stored_path
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+HEARTBEAT_SECONDS = 30
+
+
+def _claim(evaluation_id: str) -> Evaluation | None:
+    with transaction.atomic():
+        evaluation = (
+            Evaluation.objects.select_for_update()
+            .select_related("version__dataset__project")
+            .filter(pk=evaluation_id)
+            .first()
+        )
+        if evaluation is None or evaluation.state in (JobState.SUCCEEDED, JobState.FAILED):
+            return None
+        now = timezone.now()
+        evaluation.state = JobState.RUNNING
+        evaluation.attempts += 1
+        evaluation.started_at = now
+        evaluation.heartbeat_at = now
+        evaluation.progress, evaluation.step = 0, "loading data"
+        evaluation.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "progress", "step"])
+        return evaluation
+
+
+def _actor_for(evaluation: Evaluation) -> Actor:
+    user = get_user_model().objects.get(pk=evaluation.requested_by_id)
+    return Actor(user=user, via=f"{evaluation.requested_via} (worker)"[:64], request_id=evaluation.request_id)
+
+
+@contextlib.contextmanager
+def _heartbeat(evaluation_id) -> Iterator[None]:
+    """Refresh heartbeat_at from a side thread while the engine works, so the reaper can tell dead from slow."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    Evaluation.objects.filter(pk=evaluation_id, state=JobState.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    # A missed beat only matters if they all fail; the reaper waits several intervals.
+                    logger.warning("heartbeat of evaluation %s failed", evaluation_id, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{evaluation_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _progress(evaluation_id):
+    def report(percent: int, step: str) -> None:
+        Evaluation.objects.filter(pk=evaluation_id, state=JobState.RUNNING).update(
+            progress=min(max(int(percent), 0), 99), step=step[:64], heartbeat_at=timezone.now()
+        )
+
+    return report
+
+
+def _synthetic_table(evaluation: Evaluation) -> pd.DataFrame:
+    version = evaluation.version
+    path = stored_path(version.stored_file) if version.stored_file else resolve_data_uri(version.storage_uri)
+    if sha256_file(path).sha256 != version.fingerprint:
+        raise InvalidInput("the version's bytes changed since registration (fingerprint mismatch)", field="version")
+    return _read(path, "version")
+
+
+def _read(path: Path, field: str) -> pd.DataFrame:
+    try:
+        return read_table(path, sniff_format(path))
+    except FileNotFoundError as exc:
+        raise InvalidInput("the file is gone (deleted after an earlier run?)", field=field) from exc
+    except TableError as exc:
+        raise InvalidInput(str(exc), field=field) from exc
+
+
+def _engine_inputs(evaluation: Evaluation) -> tuple[list[dict[str, str]], EvaluationConfig]:
+    config = dict(evaluation.config)
+    overrides = config.pop("sdtypes", {}) or {}
+    columns = [{**c, "sdtype": overrides.get(c["name"], c["sdtype"])} for c in evaluation.version.schema]
+    return columns, EvaluationConfig(**config)
+
+
+def _fingerprint(path: str) -> str:
+    return sha256_file(path).sha256 if Path(path).exists() else ""
+
+
+def _finish(evaluation: Evaluation, actor: Actor, *, outcome: dict[str, Any] | None, error: dict | None) -> None:
+    """Store the outcome once (a repeated finish is a no-op) and move the version on."""
+    fields: dict[str, Any] = {}
+    # Hash the real data before taking the audit lock: only its fingerprint outlives the run.
+    if evaluation.reference_path and not evaluation.reference_fingerprint:
+        fields["reference_fingerprint"] = _fingerprint(evaluation.reference_path)
+    if evaluation.holdout_path and not evaluation.holdout_fingerprint:
+        fields["holdout_fingerprint"] = _fingerprint(evaluation.holdout_path)
+    with audited_atomic():
+        fields.update(finished_at=timezone.now(), progress=100 if outcome else 0)
+        if outcome is not None:
+            fields.update(
+                state=JobState.SUCCEEDED,
+                step="done",
+                metrics=outcome["metrics"],
+                results=outcome["results"],
+                parameters=outcome["parameters"],
+                engine=outcome["engine"],
+                durations=outcome["durations"],
+                error=None,
+            )
+            rows = outcome["parameters"].get("rows", {})
+            fields["reference_rows"], fields["holdout_rows"] = rows.get("reference"), rows.get("holdout")
+        else:
+            fields.update(state=JobState.FAILED, step="failed", error=error)
+        updated = Evaluation.objects.filter(pk=evaluation.pk, state=JobState.RUNNING).update(**fields)
+        if not updated:
+            return
+        record_event(
+            actor=actor,
+            action="evaluation.succeeded" if outcome is not None else "evaluation.failed",
+            obj=evaluation,
+            project=evaluation.version.dataset.project,
+            after={"metrics": outcome["metrics"]} if outcome is not None else {"error": error},
+        )
+        event = "evaluation_succeeded" if outcome is not None else "evaluation_failed"
+        version_system_transition(
+            actor=actor, version=evaluation.version, event=event, detail={"evaluation": str(evaluation.pk)}
+        )
+        if outcome is not None:
+            # In the same transaction: a version never waits for review without its policy verdict.
+            policy_check_run(actor=actor, version=evaluation.version, trigger="evaluation")
+            emit.evaluation_succeeded(Evaluation.objects.select_related("version__registered_by").get(pk=evaluation.pk))
+    _forget_real_data(evaluation)
+
+
+def _forget_real_data(evaluation: Evaluation) -> None:
+    """Delete the real data once the run is over; only fingerprints stay (unless configured otherwise)."""
+    from django.conf import settings
+
+    if evaluation.reference_owned and not settings.REGISTRY_KEEP_REFERENCE_DATA:
+        for path in (evaluation.reference_path, evaluation.holdout_path):
+            discard(path)
+        Evaluation.objects.filter(pk=evaluation.pk).update(reference_path="", holdout_path="")
+
+
+def evaluation_fail(evaluation: Evaluation, error: dict, actor: Actor | None = None) -> None:
+    """End a running evaluation as failed with a readable reason."""
+    _finish(evaluation, actor or _actor_for(evaluation), outcome=None, error=error)
+
+
+def evaluation_run(*, evaluation_id: str) -> Evaluation | None:
+    """Evaluate a queued (or redelivered) evaluation; None when it had already finished."""
+    evaluation = _claim(evaluation_id)
+    if evaluation is None:
+        return None
+    actor = _actor_for(evaluation)
+    if evaluation.attempts > MAX_ATTEMPTS:
+        evaluation_fail(
+            evaluation, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor
+        )
+        return Evaluation.objects.get(pk=evaluation.pk)
+    version_system_transition(
+        actor=actor,
+        version=evaluation.version,
+        event="evaluation_started",
+        detail={"evaluation": str(evaluation.pk)},
+    )
+    try:
+        with _heartbeat(evaluation.pk):
+            synthetic = _synthetic_table(evaluation)
+            real = _read(Path(evaluation.reference_path), "reference")
+            holdout = _read(Path(evaluation.holdout_path), "holdout") if evaluation.holdout_path else None
+            columns, config = _engine_inputs(evaluation)
+            outcome = run_evaluation(
+                real,
+                synthetic,
+                columns=columns,
+                config=config,
+                holdout=holdout,
+                progress=_progress(evaluation.pk),
+            )
+    except EvaluationInputError as exc:
+        evaluation_fail(evaluation, {exc.field: [exc.reason]}, actor)
+    except DomainError as exc:
+        evaluation_fail(evaluation, exc.as_data(), actor)
+    else:
+        _finish(evaluation, actor, outcome=outcome, error=None)
+    return Evaluation.objects.get(pk=evaluation.pk)

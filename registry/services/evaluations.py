@@ -1,0 +1,231 @@
+"""Asking for an evaluation (verified, run by a worker) or recording one a pipeline computed (reported)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from governance.audit import audited_atomic, record_event
+from governance.context import Actor
+from governance.errors import Conflict, InvalidInput
+from governance.roles import Capability
+
+from ..evaluation.config import KINDS
+from ..evaluation.io import (
+    TableError,
+    check_declared_format,
+    format_from_name,
+    read_column_names,
+    sniff_format,
+)
+from ..evaluation.metadata import SDTYPES
+from ..models import DatasetVersion
+from ..models.evaluations import Evaluation, EvaluationOrigin
+from ..models.jobs import JobState
+from ..storage import discard
+from .registration import require_capability
+
+COLUMN_LISTS = ("sensitive_attributes", "quasi_identifiers", "disclosure_sensitive")
+
+
+@dataclass(frozen=True)
+class TableInput:
+    """A real table handed to an evaluation: a staged upload (deleted after use) or a file under a data root."""
+
+    path: Path
+    owned: bool
+    fingerprint: str = ""
+    declared_format: str | None = None
+    name: str = ""
+
+    def discard(self) -> None:
+        if self.owned:
+            discard(self.path)
+
+
+def _schema_names(version: DatasetVersion) -> list[str]:
+    return [column["name"] for column in version.schema]
+
+
+def validate_evaluation_config(version: DatasetVersion, raw: dict[str, Any]) -> dict[str, Any]:
+    """The engine configuration for this version, with every named column checked against its schema."""
+    names = set(_schema_names(version))
+    config: dict[str, Any] = {"kinds": list(raw.get("kinds") or KINDS), "seed": int(raw.get("seed", 0))}
+    unknown_kinds = sorted(set(config["kinds"]) - set(KINDS))
+    if unknown_kinds:
+        raise InvalidInput(f"unknown kinds: {', '.join(unknown_kinds)}; expected {', '.join(KINDS)}", field="kinds")
+    for key in COLUMN_LISTS:
+        columns = list(raw.get(key) or [])
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise InvalidInput(f"not a column of this version: {', '.join(missing)}", field=key)
+        config[key] = columns
+    if bool(config["quasi_identifiers"]) != bool(config["disclosure_sensitive"]):
+        field = "disclosure_sensitive" if config["quasi_identifiers"] else "quasi_identifiers"
+        raise InvalidInput("disclosure protection needs both quasi_identifiers and disclosure_sensitive", field=field)
+    target = raw.get("target_column")
+    if target is not None and target not in names:
+        raise InvalidInput(f"not a column of this version: {target}", field="target_column")
+    config["target_column"] = target
+    if raw.get("dcr_synthetic_sample") is not None:
+        config["dcr_synthetic_sample"] = int(raw["dcr_synthetic_sample"])
+    sdtypes = dict(raw.get("sdtypes") or {})
+    for column, sdtype in sdtypes.items():
+        if column not in names:
+            raise InvalidInput(f"not a column of this version: {column}", field="sdtypes")
+        if sdtype not in SDTYPES:
+            raise InvalidInput(
+                f"unknown sdtype {sdtype!r} for {column}; expected {', '.join(SDTYPES)}", field="sdtypes"
+            )
+    config["sdtypes"] = sdtypes
+    return config
+
+
+def _check_table(version: DatasetVersion, table: TableInput, field: str) -> None:
+    """Refuse, before queueing, a table of the wrong format or with other columns than the version."""
+    try:
+        fmt = sniff_format(table.path)
+        check_declared_format(fmt, table.declared_format or format_from_name(table.name or table.path.name))
+        columns = read_column_names(table.path, fmt)
+    except TableError as exc:
+        raise InvalidInput(str(exc), field=field) from exc
+    expected = _schema_names(version)
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"extra {', '.join(extra)}")
+        raise InvalidInput(f"its columns differ from the version's: {'; '.join(parts)}", field=field)
+
+
+def _can_read_bytes(version: DatasetVersion) -> bool:
+    return bool(version.stored_file) or version.storage_uri.startswith("file:")
+
+
+def evaluation_request(
+    *,
+    actor: Actor,
+    version: DatasetVersion,
+    config: dict[str, Any],
+    reference: TableInput,
+    holdout: TableInput | None = None,
+) -> Evaluation:
+    """Queue a verified evaluation of a version against a real reference (and optional holdout)."""
+    from ..tasks import run_evaluation_task
+    from .reaper import reap_stale_jobs
+
+    try:
+        require_capability(
+            actor=actor,
+            project=version.dataset.project,
+            capability=Capability.EVALUATE,
+            what="evaluating versions",
+        )
+        if not _can_read_bytes(version):
+            raise Conflict("the registry cannot read this version's bytes (declared storage): upload it to evaluate")
+        engine_config = validate_evaluation_config(version, config)
+        _check_table(version, reference, "reference")
+        if holdout is not None:
+            _check_table(version, holdout, "holdout")
+        reap_stale_jobs()
+        with audited_atomic():
+            running = (
+                Evaluation.objects.select_for_update()
+                .filter(
+                    version=version,
+                    origin=EvaluationOrigin.VERIFIED,
+                    state__in=[JobState.QUEUED, JobState.RUNNING],
+                )
+                .first()
+            )
+            if running is not None:
+                raise Conflict(
+                    f"an evaluation of this version is already {running.state}: {running.pk}",
+                    extra={"evaluation": str(running.pk)},
+                )
+            evaluation = Evaluation.objects.create(
+                version=version,
+                origin=EvaluationOrigin.VERIFIED,
+                config=engine_config,
+                reference_fingerprint=reference.fingerprint,
+                reference_path=str(reference.path),
+                reference_owned=reference.owned,
+                holdout_fingerprint=holdout.fingerprint if holdout else "",
+                holdout_path=str(holdout.path) if holdout else "",
+                requested_by=actor.user,
+                requested_via=actor.via[:64],
+                request_id=actor.request_id[:64],
+            )
+            record_event(
+                actor=actor,
+                action="evaluation.requested",
+                obj=evaluation,
+                project=version.dataset.project,
+                after={"version": str(version.pk), "config": engine_config},
+            )
+            transaction.on_commit(lambda: run_evaluation_task.delay(str(evaluation.pk)))
+    except Exception:
+        # A refused request leaves no staged real data behind.
+        reference.discard()
+        if holdout is not None:
+            holdout.discard()
+        raise
+    return evaluation
+
+
+def _clean_metrics(metrics: Any) -> dict[str, float | int | None]:
+    if not isinstance(metrics, dict) or not metrics:
+        raise InvalidInput("must be a non-empty object of metric name to number", field="metrics")
+    clean: dict[str, float | int | None] = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not key or len(key) > 100:
+            raise InvalidInput("metric names must be non-empty strings of at most 100 characters", field="metrics")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInput(f"{key}: must be a number or null", field="metrics")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput(f"{key}: must be finite", field="metrics")
+        clean[key] = value
+    return clean
+
+
+def evaluation_report(
+    *, actor: Actor, version: DatasetVersion, metrics: Any, tool: str, results: dict[str, Any] | None = None
+) -> Evaluation:
+    """Record scores a pipeline computed itself; always kept apart from the registry's verified ones."""
+    require_capability(
+        actor=actor,
+        project=version.dataset.project,
+        capability=Capability.EVALUATE,
+        what="evaluating versions",
+    )
+    clean = _clean_metrics(metrics)
+    with audited_atomic():
+        evaluation = Evaluation.objects.create(
+            version=version,
+            origin=EvaluationOrigin.REPORTED,
+            state=JobState.SUCCEEDED,
+            metrics=clean,
+            results=results or {},
+            tool=tool,
+            progress=100,
+            requested_by=actor.user,
+            requested_via=actor.via[:64],
+            request_id=actor.request_id[:64],
+        )
+        evaluation.finished_at = evaluation.created_at
+        evaluation.save(update_fields=["finished_at"])
+        record_event(
+            actor=actor,
+            action="evaluation.reported",
+            obj=evaluation,
+            project=version.dataset.project,
+            after={"version": str(version.pk), "tool": tool, "metrics": clean},
+        )
+    return evaluation

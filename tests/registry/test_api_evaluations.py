@@ -1,0 +1,342 @@
+"""Evaluations through the API: queued verified runs, reported scores, bad inputs, crash recovery."""
+
+import hashlib
+import io
+import time
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from governance.audit import verify_chain
+from governance.models import AuditEvent
+from registry.models import DatasetVersion, Evaluation
+from registry.services.evaluation_runs import evaluation_run
+from registry.services.reaper import reap_stale_jobs
+from tests.support import make_member, registration_form, upload
+
+EXPECTED_METRICS = {
+    "quality.overall",
+    "quality.column_shapes",
+    "quality.column_pair_trends",
+    "diagnostic.overall",
+    "diagnostic.data_validity",
+    "diagnostic.data_structure",
+    "privacy.exact_copies",
+    "privacy.exact_copy_rate",
+    "privacy.new_row_synthesis",
+    "privacy.dcr_median",
+    "privacy.dcr_baseline_protection",
+    "pii.columns",
+    "pii.replayed_values",
+    "fairness.max_tvd",
+    "fairness.max_slice_gap",
+    "fairness.flagged_slices",
+}
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture
+def tables(adult):
+    """A 'synthetic' table holding 30 rows copied from the reference, the reference, and a holdout."""
+    reference = adult.iloc[:400].reset_index(drop=True)
+    synthetic = pd.concat([adult.iloc[400:670], reference.iloc[:30]], ignore_index=True)
+    holdout = adult.iloc[700:900].reset_index(drop=True)
+    return {"reference": _csv(reference), "synthetic": _csv(synthetic), "holdout": _csv(holdout)}
+
+
+@pytest.fixture
+def version(pipeline, tables):
+    response = pipeline.client.post(
+        "/api/v1/versions/", {**registration_form(), "file": upload(tables["synthetic"])}, format="multipart"
+    )
+    assert response.status_code == 201
+    return DatasetVersion.objects.get(pk=response.json()["id"])
+
+
+def _evaluate(member, version, tables, **fields):
+    body = {"reference": upload(tables["reference"], "real.csv"), **fields}
+    return member.client.post(f"/api/v1/versions/{version.pk}/evaluations/", body, format="multipart")
+
+
+def test_verified_evaluation_runs_and_moves_the_version_to_pending_review(
+    pipeline, version, tables, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _evaluate(
+            pipeline,
+            version,
+            tables,
+            holdout=upload(tables["holdout"], "holdout.csv"),
+            sensitive_attributes='["sex"]',
+            kinds='["quality", "diagnostic", "privacy", "pii", "fairness"]',
+            seed="3",
+        )
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert response["Location"] == f"/api/v1/evaluations/{body['id']}/"
+    assert (body["origin"], body["state"]) == ("verified", "queued")
+
+    result = pipeline.client.get(f"/api/v1/evaluations/{body['id']}/").json()
+    assert (result["state"], result["progress"], result["step"], result["error"]) == ("succeeded", 100, "done", None)
+    assert set(result["metrics"]) == EXPECTED_METRICS | {"privacy.dcr_overfitting_protection"}
+    assert result["metrics"]["privacy.exact_copies"] == 30
+    assert result["metrics"]["privacy.exact_copy_rate"] == 30 / 300
+    assert result["config"]["seed"] == 3
+    assert result["parameters"]["seed"] == 3
+    assert result["engine"]["libraries"]["sdmetrics"].startswith("0.32")
+    assert result["reference_fingerprint"] == hashlib.sha256(tables["reference"]).hexdigest()
+    assert result["holdout_fingerprint"] == hashlib.sha256(tables["holdout"]).hexdigest()
+    assert (result["reference_rows"], result["holdout_rows"]) == (400, 200)
+    assert set(result["results"]) == {"quality", "diagnostic", "privacy", "pii", "fairness"}
+
+    version.refresh_from_db()
+    assert version.status == "pending_review"
+    transitions = [
+        (e.before["status"], e.after["status"]) for e in AuditEvent.objects.filter(action="version.status_changed")
+    ]
+    assert transitions == [("registered", "evaluating"), ("evaluating", "pending_review")]
+    assert AuditEvent.objects.filter(action="evaluation.succeeded", object_id=body["id"]).count() == 1
+    # Real data is not kept: only its fingerprint.
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+    assert Evaluation.objects.get(pk=body["id"]).reference_path == ""
+    assert verify_chain().ok
+
+
+def test_same_inputs_give_the_same_numbers(pipeline, version, tables, django_capture_on_commit_callbacks):
+    ids = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            ids.append(_evaluate(pipeline, version, tables, kinds='["quality", "privacy"]').json()["id"])
+    first, second = (Evaluation.objects.get(pk=i) for i in ids)
+    assert first.metrics == second.metrics
+    assert first.results == second.results
+
+
+def test_reported_scores_are_stored_apart_and_do_not_move_the_version(pipeline, version):
+    response = pipeline.client.post(
+        f"/api/v1/versions/{version.pk}/evaluations/",
+        {"origin": "reported", "tool": "sdmetrics 0.32.0 in the pipeline", "metrics": {"quality.overall": 0.97}},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["origin"], body["state"], body["metrics"]) == ("reported", "succeeded", {"quality.overall": 0.97})
+    version.refresh_from_db()
+    assert version.status == "registered"
+    listing = pipeline.client.get(f"/api/v1/evaluations/?version={version.pk}&origin=verified").json()
+    assert listing["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"sensitive_attributes": '["ethnicity"]'},
+            {"sensitive_attributes": ["not a column of this version: ethnicity"]},
+        ),
+        ({"target_column": "salary"}, {"target_column": ["not a column of this version: salary"]}),
+        (
+            {"quasi_identifiers": '["age"]'},
+            {"disclosure_sensitive": ["disclosure protection needs both quasi_identifiers and disclosure_sensitive"]},
+        ),
+        ({"kinds": '["vibes"]'}, {"kinds": {"0": ['"vibes" is not a valid choice.']}}),
+        ({"sdtypes": '{"age": "money"}'}, {"sdtypes": {"age": ['"money" is not a valid choice.']}}),
+        ({"metrics": '{"a": 1}'}, {"metrics": ["Only for reported evaluations."]}),
+    ],
+)
+def test_bad_configuration_is_a_400_and_nothing_is_queued(pipeline, version, tables, settings, fields, expected):
+    events = AuditEvent.objects.count()
+    response = _evaluate(pipeline, version, tables, **fields)
+    assert response.status_code == 400
+    assert response.json() == expected
+    assert Evaluation.objects.count() == 0
+    assert AuditEvent.objects.count() == events
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+
+
+def test_reference_with_other_columns_is_a_400(pipeline, version, adult, settings):
+    other = _csv(adult.iloc[:50].drop(columns=["income", "race"]).assign(salary=1))
+    response = pipeline.client.post(
+        f"/api/v1/versions/{version.pk}/evaluations/", {"reference": upload(other, "real.csv")}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "reference": ["its columns differ from the version's: missing race, income; extra salary"]
+    }
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+
+
+def test_missing_reference_is_a_400(pipeline, version):
+    response = pipeline.client.post(f"/api/v1/versions/{version.pk}/evaluations/", {"seed": 1}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "reference": ["Upload the real reference table, or give reference_uri (file:// under a data root)."]
+    }
+
+
+def test_empty_reference_fails_the_evaluation_with_the_reason(
+    pipeline, version, tables, django_capture_on_commit_callbacks
+):
+    header_only = tables["reference"].split(b"\n", 1)[0] + b"\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            f"/api/v1/versions/{version.pk}/evaluations/",
+            {"reference": upload(header_only, "r.csv")},
+            format="multipart",
+        )
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert (evaluation.state, evaluation.error) == (
+        "failed",
+        {"reference": ["the table has a header but no data rows"]},
+    )
+    version.refresh_from_db()
+    assert version.status == "registered"
+
+
+def test_all_nan_column_fails_with_the_column_named(pipeline, adult, django_capture_on_commit_callbacks):
+    synthetic = adult.iloc[:200].copy()
+    synthetic["capital_gain"] = float("nan")
+    created = pipeline.client.post(
+        "/api/v1/versions/", {**registration_form(), "file": upload(_csv(synthetic))}, format="multipart"
+    ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            f"/api/v1/versions/{created['id']}/evaluations/",
+            {"reference": upload(_csv(adult.iloc[200:400]), "r.csv")},
+            format="multipart",
+        )
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert evaluation.state == "failed"
+    assert evaluation.error == {"synthetic": ["column(s) with only missing values: capital_gain"]}
+
+
+def test_reviewers_cannot_start_evaluations(reviewer, version, tables, settings):
+    response = _evaluate(reviewer, version, tables)
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "evaluating versions in project 'acme' is not allowed: your roles there (reviewer)"
+    }
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+
+
+def test_declared_versions_cannot_be_evaluated(pipeline, tables):
+    created = pipeline.client.post(
+        "/api/v1/versions/",
+        {
+            **{k: v for k, v in registration_form().items()},
+            "storage_uri": "s3://b/x.csv",
+            "fingerprint": "e" * 64,
+            "schema": '[{"name": "age", "dtype": "int64"}]',
+            "row_count": "3",
+        },
+        format="multipart",
+    ).json()
+    response = pipeline.client.post(
+        f"/api/v1/versions/{created['id']}/evaluations/",
+        {"reference": upload(b"age\n1\n", "r.csv")},
+        format="multipart",
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "the registry cannot read this version's bytes (declared storage): upload it to evaluate"
+    }
+
+
+def test_a_second_request_while_one_is_queued_is_a_conflict(pipeline, version, tables):
+    first = _evaluate(pipeline, version, tables)  # on_commit never fires inside the test transaction
+    second = _evaluate(pipeline, version, tables)
+    assert (first.status_code, second.status_code) == (202, 409)
+    assert second.json() == {
+        "detail": f"an evaluation of this version is already queued: {first.json()['id']}",
+        "evaluation": first.json()["id"],
+    }
+
+
+def test_changed_bytes_fail_the_evaluation(pipeline, version, tables, settings, django_capture_on_commit_callbacks):
+    (settings.REGISTRY_STORAGE_ROOT / version.stored_file).write_bytes(tables["synthetic"] + b"1,x\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _evaluate(pipeline, version, tables)
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert (evaluation.state, evaluation.error) == (
+        "failed",
+        {"version": ["the version's bytes changed since registration (fingerprint mismatch)"]},
+    )
+
+
+def test_an_evaluation_left_running_by_a_dead_worker_is_requeued_and_finishes(
+    pipeline, version, tables, django_capture_on_commit_callbacks
+):
+    response = _evaluate(pipeline, version, tables, kinds='["quality"]')
+    stale = timezone.now() - timedelta(hours=1)
+    Evaluation.objects.filter(pk=response.json()["id"]).update(
+        state="running", attempts=1, started_at=stale, heartbeat_at=stale
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert (evaluation.state, evaluation.attempts) == ("succeeded", 2)
+    assert evaluation_run(evaluation_id=str(evaluation.pk)) is None  # a late duplicate delivery does nothing
+
+
+def test_a_live_evaluation_is_not_reaped(pipeline, version, tables):
+    response = _evaluate(pipeline, version, tables)
+    Evaluation.objects.filter(pk=response.json()["id"]).update(
+        state="running", attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    assert reap_stale_jobs() == {"evaluations": 0, "registrations": 0}
+
+
+def test_reference_by_uri_under_a_data_root(pipeline, version, tables, data_root, django_capture_on_commit_callbacks):
+    path = data_root / "real.csv"
+    path.write_bytes(tables["reference"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            f"/api/v1/versions/{version.pk}/evaluations/",
+            {"reference_uri": path.as_uri(), "kinds": ["quality"]},
+            format="json",
+        )
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert evaluation.state == "succeeded"
+    assert path.exists()  # data the registry reads in place is never deleted
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_evaluation_through_a_real_celery_worker(celery_worker_process, settings, tables):
+    from tests.factories import ProjectFactory
+
+    settings.REGISTRY_STORAGE_ROOT = celery_worker_process["storage"]
+    member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
+    created = member.client.post(
+        "/api/v1/versions/", {**registration_form(), "file": upload(tables["synthetic"])}, format="multipart"
+    ).json()
+    celery_app.conf.task_always_eager = False
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = celery_worker_process["queue"]
+    try:
+        response = member.client.post(
+            f"/api/v1/versions/{created['id']}/evaluations/",
+            {"reference": upload(tables["reference"], "real.csv"), "kinds": '["quality", "privacy"]'},
+            format="multipart",
+        )
+        assert response.status_code == 202
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            evaluation = Evaluation.objects.get(pk=response.json()["id"])
+            if evaluation.state in ("succeeded", "failed"):
+                break
+            time.sleep(0.3)
+        assert evaluation.state == "succeeded", celery_worker_process["log"].read_text()[-3000:]
+        assert evaluation.metrics["privacy.exact_copies"] == 30
+        assert DatasetVersion.objects.get(pk=created["id"]).status == "pending_review"
+        assert verify_chain().ok
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
