@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development defaults; production sets DEBUG=false and SECRET_KEY (see README).
 export DEBUG ?= true
 
-.PHONY: run test install migrate demo serve worker lint format check-deploy bench clean
+.PHONY: run test install migrate demo serve worker beat lint format check-deploy bench bench-lineage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test: install
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO
 
+beat: install
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+
 lint: install
 	$(BIN)/ruff check .
 
@@ -52,6 +55,10 @@ check-deploy: install
 
 bench: install
 	$(BIN)/python bench/evaluation.py
+
+# Needs DATABASE_URL pointing at a scratch PostgreSQL database.
+bench-lineage: install
+	$(BIN)/python bench/lineage.py
 
 clean:
 	rm -rf $(VENV) var/registry.sqlite3* var/storage

@@ -229,7 +229,7 @@ SPECTACULAR_SETTINGS = {
 # No broker: run tasks in-process, so the embedded default needs no other service (memory:// is
 # never contacted then; it only keeps Celery from looking for a broker on localhost).
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "registry")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

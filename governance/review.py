@@ -34,6 +34,10 @@ class ReviewState:
         return [{**o, "text": describe(o)} for o in self.check.failing("warn")] if self.check else []
 
     @property
+    def can_approve(self) -> bool:
+        return any(a["action"] == "approve" for a in self.actions)
+
+    @property
     def open_flags(self) -> list[ImpactFlag]:
         return [f for f in self.flags if f.resolved_by_id is None]
 

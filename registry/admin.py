@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from governance.admin_base import ProjectScopedAdmin
 from governance.context import Actor
@@ -19,6 +20,7 @@ from governance.roles import Capability
 from governance.selectors import has_capability
 from governance.workflow import version_decide
 
+from .lineage.diagram import version_diagram
 from .models import Dataset, DatasetVersion, Evaluation, Generator, RegistrationJob, SourceDataset, VersionSource
 from .selectors import version_evidence
 
@@ -136,6 +138,7 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
     inlines = [VersionSourceInline]
     fieldsets = [
         (None, {"fields": ["provenance", "id", "dataset", "number", "status"]}),
+        ("Lineage", {"fields": ["lineage"]}),
         ("Evidence", {"fields": ["evidence"]}),
         (
             "Content",
@@ -159,6 +162,7 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
     ]
     readonly_fields = [
         "provenance",
+        "lineage",
         "evidence",
         "id",
         "dataset",
@@ -251,6 +255,10 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
                 "parameters": json.dumps(version.generator_parameters, indent=2, sort_keys=True),
             },
         )
+
+    @admin.display(description="upstream and downstream")
+    def lineage(self, version):
+        return mark_safe(version_diagram(version))  # noqa: S308 - rendered by an autoescaping template
 
     @admin.display(description="evaluations")
     def evidence(self, version):

@@ -98,7 +98,7 @@ def _walk_current(start: int, max_hops: int, projects: list[int]) -> dict[int, i
     sql = f"""
         WITH RECURSIVE {visible},
         walk(node_id, hops) AS (
-            SELECT %s, 0
+            SELECT CAST(%s AS BIGINT), 0
             UNION
             SELECT a.neighbor_id, w.hops + 1
             FROM walk w
@@ -150,7 +150,7 @@ def _walk_history(
     walk_sql = f"""
         WITH RECURSIVE {ctes}, {visible},
         walk(node_id, hops) AS (
-            SELECT %s, 0
+            SELECT CAST(%s AS BIGINT), 0
             UNION
             SELECT a.neighbor_id, w.hops + 1
             FROM walk w JOIN adj a ON a.node_id = w.node_id JOIN visible v ON v.node_id = a.neighbor_id
@@ -253,7 +253,8 @@ def lineage_graph(
         reached, io_rows = _walk_history(start, max_hops, when, anchor.run, projects)
         edges = [(d, j) if direction == "in" else (j, d) for _, j, d, _, direction in io_rows]
         bound = {d: v for _, _, d, v, _ in io_rows if v is not None}
-        runs = {j: r for r, j, _, _, _ in io_rows}
+        # SQLite hands UUIDs back as hex text from raw SQL; PostgreSQL as UUIDs.
+        runs = {j: uuid.UUID(str(r)) for r, j, _, _, _ in io_rows}
     else:
         reached = _walk_current(start, max_hops, projects)
         edges = list(

@@ -23,7 +23,9 @@ def dataset_name_for(ref: DatasetRef, requested: Any) -> str:
     """The registry dataset an output belongs to: the facet's `dataset`, or the output's name made safe."""
     if isinstance(requested, str) and requested.strip():
         return requested.strip()
-    name = _INVALID_NAME.sub("-", ref.name).strip("-.") or "dataset"
+    # A local file is named by its path: the file name says more than the directories above it.
+    source = ref.name.rsplit("/", 1)[-1] if ref.namespace == "file" else ref.name
+    name = _INVALID_NAME.sub("-", source).strip("-.") or "dataset"
     return name[:200]
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from governance.context import Actor
+from governance.models import ApiToken
 from governance.review import review_state
 from governance.roles import Role
 from governance.services import (
@@ -23,6 +24,7 @@ from governance.services import (
     user_ensure,
     user_set_password,
 )
+from governance.tokens import hash_token
 from governance.workflow import version_decide
 from registry.demo.data import GENERATOR_SEED, build_demo_tables
 from registry.models import EvaluationOrigin, VersionStatus
@@ -70,12 +72,14 @@ class Command(BaseCommand):
         users = {}
         for username, role in USERS:
             user = user_ensure(actor=system, username=username, is_staff=True)
-            if username not in credentials["passwords"]:
-                credentials["passwords"][username] = secrets.token_urlsafe(12)
-                user_set_password(actor=system, user=user, password=credentials["passwords"][username])
+            password = credentials["passwords"].setdefault(username, secrets.token_urlsafe(12))
+            # The credentials file can outlive the database (e.g. after deleting var/registry.sqlite3).
+            if not user.check_password(password):
+                user_set_password(actor=system, user=user, password=password)
             membership_grant(actor=system, project=project, user=user, role=role)
             users[role] = user
-        if "pipeline_token" not in credentials:
+        known = credentials.get("pipeline_token")
+        if not known or not ApiToken.objects.filter(key_hash=hash_token(known), revoked_at__isnull=True).exists():
             _, credentials["pipeline_token"] = api_token_issue(
                 actor=system, user=users[Role.PIPELINE], project=project, name="demo pipeline"
             )

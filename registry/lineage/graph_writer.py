@@ -1,0 +1,436 @@
+"""Folding a batch of OpenLineage events into the graph with a handful of bulk queries, not a few per event.
+
+Nodes, runs and versions the batch mentions are read once, changed in memory in event-time order, and
+written back in bulk at the end: the cost per event is Python work, not database round trips.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+
+from django.db.models import Q
+
+from ..models import (
+    ColumnLineage,
+    LineageAdjacency,
+    LineageDatasetVersion,
+    LineageNode,
+    LineageNodeProject,
+    LineageRun,
+    LineageRunIO,
+    NodeKind,
+)
+from .validation import DatasetRef, ParsedEvent
+
+TERMINAL = {"COMPLETE", "FAIL", "ABORT"}
+NodeKey = tuple[str, str, str]
+
+
+def merge_facets(current: dict, incoming: dict) -> dict:
+    """Marquez's semantics: a facet sent again replaces the old one; `_deleted: true` removes it."""
+    merged = dict(current)
+    for name, facet in (incoming or {}).items():
+        if isinstance(facet, dict) and facet.get("_deleted") is True:
+            merged.pop(name, None)
+        else:
+            merged[name] = facet
+    return merged
+
+
+def derived_version(ref: DatasetRef, run_id: uuid.UUID) -> str:
+    """A stable version for an output written by a run that named none (Marquez derives one per run too)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"openlineage:{ref.namespace}:{ref.name}:{run_id}"))
+
+
+def _maybe_time(value) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+class GraphWriter:
+    """Applies events to in-memory copies of the rows they touch; `flush()` writes everything."""
+
+    def __init__(self, events: list[ParsedEvent]):
+        self.events = sorted(events, key=lambda e: e.event_time)
+        self.nodes: dict[NodeKey, LineageNode] = {}
+        self.dirty_nodes: set[NodeKey] = set()
+        self.runs: dict[uuid.UUID, LineageRun] = {}
+        self.new_runs: set[uuid.UUID] = set()
+        self.versions: dict[tuple[NodeKey, str], LineageDatasetVersion] = {}
+        self.new_versions: list[tuple[NodeKey, str]] = []
+        self.io: dict[tuple[uuid.UUID, NodeKey, str], tuple[tuple[NodeKey, str] | None, dt.datetime]] = {}
+        self.columns: dict[tuple, dict] = {}
+        self.jobs_with_new_io: set[NodeKey] = set()
+        self.static_edges: dict[NodeKey, tuple[list[NodeKey], list[NodeKey]]] = {}
+        self.current: dict[NodeKey, tuple[str, dt.datetime]] = {}  # dataset -> (version, time)
+        self.latest_run: dict[NodeKey, uuid.UUID] = {}
+
+    # --- loading ------------------------------------------------------------------------------
+    def _keys(self) -> set[NodeKey]:
+        keys: set[NodeKey] = set()
+        for event in self.events:
+            if event.event_type == "DatasetEvent":
+                keys.add((NodeKind.DATASET, event.dataset.namespace, event.dataset.name))
+                continue
+            keys.add((NodeKind.JOB, event.job_namespace, event.job_name))
+            keys.update((NodeKind.DATASET, r.namespace, r.name) for r in [*event.inputs, *event.outputs])
+        return keys
+
+    def _load(self) -> None:
+        keys = self._keys()
+        first_seen = {}
+        for event in self.events:
+            for key in self._event_keys(event):
+                first_seen.setdefault(key, event.event_time)
+        self._fetch_nodes(keys)
+        missing = [k for k in keys if k not in self.nodes]
+        if missing:
+            LineageNode.objects.bulk_create(
+                [
+                    LineageNode(
+                        kind=k[0], namespace=k[1], name=k[2], created_at=first_seen[k], updated_at=first_seen[k]
+                    )
+                    for k in missing
+                ],
+                ignore_conflicts=True,
+            )
+            self._fetch_nodes(set(missing))
+        run_ids = {e.run_id for e in self.events if e.run_id is not None}
+        self.runs = {r.run_id: r for r in LineageRun.objects.filter(run_id__in=run_ids).select_related("job")}
+        self._fetch_versions()
+        for node in self.nodes.values():
+            if node.current_version is not None:
+                key = (node.kind, node.namespace, node.name)
+                self.current[key] = (node.current_version.version, node.current_version.event_time)
+
+    def _fetch_versions(self) -> None:
+        """Every dataset version the batch names (or derives for outputs), in one query."""
+        wanted: set[tuple[NodeKey, str]] = set()
+        for event in self.events:
+            if event.event_type == "DatasetEvent":
+                if event.dataset.version:
+                    wanted.add(((NodeKind.DATASET, event.dataset.namespace, event.dataset.name), event.dataset.version))
+                continue
+            for ref in event.inputs:
+                if ref.version:
+                    wanted.add(((NodeKind.DATASET, ref.namespace, ref.name), ref.version))
+            for ref in event.outputs:
+                if event.run_id is not None:
+                    version = ref.version or derived_version(ref, event.run_id)
+                    wanted.add(((NodeKind.DATASET, ref.namespace, ref.name), version))
+        if not wanted:
+            return
+        by_pk = {self.nodes[k].pk: k for k, _ in wanted}
+        rows = LineageDatasetVersion.objects.filter(
+            dataset_id__in=by_pk, version__in={version for _, version in wanted}
+        )
+        for row in rows:
+            key = by_pk[row.dataset_id]
+            if (key, row.version) in wanted:
+                self.versions[(key, row.version)] = row
+
+    def _event_keys(self, event: ParsedEvent) -> list[NodeKey]:
+        if event.event_type == "DatasetEvent":
+            return [(NodeKind.DATASET, event.dataset.namespace, event.dataset.name)]
+        return [(NodeKind.JOB, event.job_namespace, event.job_name)] + [
+            (NodeKind.DATASET, r.namespace, r.name) for r in [*event.inputs, *event.outputs]
+        ]
+
+    def _fetch_nodes(self, keys: set[NodeKey]) -> None:
+        by_kind: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for kind, namespace, name in keys:
+            by_kind[kind].add((namespace, name))
+        condition = Q(pk__in=[])
+        for kind, identities in by_kind.items():
+            namespaces = {ns for ns, _ in identities}
+            names = {n for _, n in identities}
+            condition |= Q(kind=kind, namespace__in=namespaces, name__in=names)
+        # Locked in primary-key order: concurrent batches touching the same nodes queue instead of losing
+        # each other's facets, and cannot deadlock.
+        locked = LineageNode.objects.filter(condition).select_for_update(of=("self",)).order_by("pk")
+        for node in locked.select_related("current_version", "latest_run"):
+            key = (node.kind, node.namespace, node.name)
+            if key in keys:
+                self.nodes[key] = node
+
+    # --- applying -----------------------------------------------------------------------------
+    def _touch(self, key: NodeKey, when: dt.datetime, facets: dict | None) -> LineageNode:
+        node = self.nodes[key]
+        merged = merge_facets(node.facets, facets or {})
+        if merged != node.facets or when > node.updated_at:
+            node.facets = merged
+            node.updated_at = max(node.updated_at, when)
+            self.dirty_nodes.add(key)
+        return node
+
+    def _version(self, key: NodeKey, version: str, when: dt.datetime, facets: dict, run_id=None) -> tuple:
+        vkey = (key, version)
+        row = self.versions.get(vkey)
+        if row is None:
+            row = LineageDatasetVersion(dataset=self.nodes[key], version=version, event_time=when, facets={})
+            self.new_versions.append(vkey)
+            self.versions[vkey] = row
+        row.facets = merge_facets(row.facets, facets)
+        if run_id is not None and row.run_id is None:
+            row.run_id = run_id
+        current = self.current.get(key)
+        if current is None or current[1] <= row.event_time:
+            self.current[key] = (version, row.event_time)
+            self.dirty_nodes.add(key)
+        return vkey
+
+    def _version_as_of(self, key: NodeKey, when: dt.datetime) -> tuple | None:
+        current = self.current.get(key)
+        if current is None:
+            return None  # the dataset has no version at all (current_version follows the newest one)
+        if current[1] <= when:
+            return self._version(key, current[0], when, {})
+        # The newest version is newer than this event (events arrived out of order): look back.
+        row = (
+            LineageDatasetVersion.objects.filter(dataset=self.nodes[key], event_time__lte=when)
+            .order_by("-event_time", "-id")
+            .first()
+        )
+        if row is None:
+            return None
+        self.versions.setdefault((key, row.version), row)
+        return (key, row.version)
+
+    def _run(self, event: ParsedEvent, job_key: NodeKey) -> LineageRun:
+        run = self.runs.get(event.run_id)
+        when = event.event_time
+        if run is None:
+            run = LineageRun(
+                run_id=event.run_id, job=self.nodes[job_key], first_event_time=when, last_event_time=when, facets={}
+            )
+            self.runs[event.run_id] = run
+            self.new_runs.add(event.run_id)
+            run.state = event.state
+        elif when >= run.last_event_time:
+            run.state = event.state
+        if event.state == "START":
+            run.started_at = min(filter(None, [run.started_at, when]))
+        if event.state in TERMINAL:
+            run.ended_at = max(filter(None, [run.ended_at, when]))
+        nominal = event.run_facets.get("nominalTime") or {}
+        if isinstance(nominal, dict):
+            run.nominal_start_time = _maybe_time(nominal.get("nominalStartTime")) or run.nominal_start_time
+            run.nominal_end_time = _maybe_time(nominal.get("nominalEndTime")) or run.nominal_end_time
+        run.first_event_time = min(run.first_event_time, when)
+        run.last_event_time = max(run.last_event_time, when)
+        run.facets = merge_facets(run.facets, event.run_facets)
+        return run
+
+    def _columns(self, key: NodeKey, facets: dict, when: dt.datetime) -> None:
+        fields = (facets.get("columnLineage") or {}).get("fields") or {}
+        for output_field, spec in fields.items():
+            if not isinstance(spec, dict):
+                continue
+            for source in spec.get("inputFields") or []:
+                if not isinstance(source, dict) or not all(source.get(k) for k in ("namespace", "name", "field")):
+                    continue
+                transformations = source.get("transformations") or []
+                first = transformations[0] if transformations and isinstance(transformations[0], dict) else {}
+                self.columns[(key, output_field, source["namespace"], source["name"], source["field"])] = {
+                    "transformation_description": spec.get("transformationDescription") or first.get("description", ""),
+                    "transformation_type": spec.get("transformationType") or first.get("type", ""),
+                    "transformations": transformations,
+                    "event_time": when,
+                }
+
+    def _apply_run(self, event: ParsedEvent) -> None:
+        when = event.event_time
+        job_key = (NodeKind.JOB, event.job_namespace, event.job_name)
+        self._touch(job_key, when, event.job_facets)
+        run = self._run(event, job_key)
+        for direction, refs in (("in", event.inputs), ("out", event.outputs)):
+            for ref in refs:
+                key = (NodeKind.DATASET, ref.namespace, ref.name)
+                self._touch(key, when, ref.facets)
+                if direction == "out":
+                    vkey = self._version(
+                        key, ref.version or derived_version(ref, event.run_id), when, ref.facets, run.run_id
+                    )
+                    self._columns(key, ref.facets, when)
+                elif ref.version:
+                    vkey = self._version(key, ref.version, when, ref.facets)
+                else:
+                    vkey = self._version_as_of(key, when)
+                self.io[(run.run_id, key, direction)] = (vkey, when)
+        if event.inputs or event.outputs:
+            run.last_io_time = max(filter(None, [run.last_io_time, when]))
+            self.jobs_with_new_io.add(job_key)
+        job = self.nodes[job_key]
+        latest_id = self.latest_run.get(job_key, job.latest_run_id)
+        latest_run = self.runs.get(latest_id) or (job.latest_run if job.latest_run_id == latest_id else None)
+        if latest_run is None or latest_run.run_id == run.run_id or run.last_event_time >= latest_run.last_event_time:
+            self.latest_run[job_key] = run.run_id
+            self.dirty_nodes.add(job_key)
+
+    def _apply_job(self, event: ParsedEvent) -> None:
+        job_key = (NodeKind.JOB, event.job_namespace, event.job_name)
+        self._touch(job_key, event.event_time, event.job_facets)
+        inputs = [(NodeKind.DATASET, r.namespace, r.name) for r in event.inputs]
+        outputs = [(NodeKind.DATASET, r.namespace, r.name) for r in event.outputs]
+        for ref in [*event.inputs, *event.outputs]:
+            self._touch((NodeKind.DATASET, ref.namespace, ref.name), event.event_time, ref.facets)
+        if inputs or outputs:
+            self.static_edges[job_key] = (inputs, outputs)
+
+    def _apply_dataset(self, event: ParsedEvent) -> None:
+        ref = event.dataset
+        key = (NodeKind.DATASET, ref.namespace, ref.name)
+        self._touch(key, event.event_time, ref.facets)
+        if ref.version:
+            self._version(key, ref.version, event.event_time, ref.facets)
+
+    # --- writing ------------------------------------------------------------------------------
+    def apply(self) -> set[int]:
+        """Apply every event and write the result; returns the ids of the nodes the batch mentioned."""
+        self._load()
+        handlers = {"RunEvent": self._apply_run, "JobEvent": self._apply_job, "DatasetEvent": self._apply_dataset}
+        for event in self.events:
+            handlers[event.event_type](event)
+        self._flush()
+        return {self.nodes[k].pk for k in self._keys()}
+
+    def _flush(self) -> None:
+        new_runs = [self.runs[r] for r in self.new_runs]
+        old_runs = [run for run_id, run in self.runs.items() if run_id not in self.new_runs]
+        run_fields = [
+            "state",
+            "started_at",
+            "ended_at",
+            "nominal_start_time",
+            "nominal_end_time",
+            "first_event_time",
+            "last_event_time",
+            "last_io_time",
+            "facets",
+        ]
+        if new_runs:
+            # A run's START and COMPLETE may arrive in parallel requests: the later write wins.
+            LineageRun.objects.bulk_create(
+                new_runs, update_conflicts=True, unique_fields=["run_id"], update_fields=run_fields
+            )
+        if old_runs:
+            LineageRun.objects.bulk_update(old_runs, run_fields)
+        if self.new_versions:
+            LineageDatasetVersion.objects.bulk_create(
+                [self.versions[v] for v in self.new_versions],
+                update_conflicts=True,
+                unique_fields=["dataset", "version"],
+                update_fields=["facets"],
+            )
+        changed_versions = [v for k, v in self.versions.items() if k not in self.new_versions and v.pk]
+        if changed_versions:
+            LineageDatasetVersion.objects.bulk_update(changed_versions, ["facets", "run"])
+        if self.io:
+            LineageRunIO.objects.bulk_create(
+                [
+                    LineageRunIO(
+                        run_id=run_id,
+                        dataset=self.nodes[key],
+                        direction=direction,
+                        dataset_version=self.versions[vkey] if vkey else None,
+                        event_time=when,
+                    )
+                    for (run_id, key, direction), (vkey, when) in self.io.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["run", "dataset", "direction"],
+                update_fields=["dataset_version", "event_time"],
+            )
+        self._flush_columns()
+        self._flush_nodes()
+        self._flush_adjacency()
+
+    def _key(self, node: LineageNode) -> NodeKey:
+        return (node.kind, node.namespace, node.name)
+
+    def _flush_columns(self) -> None:
+        if not self.columns:
+            return
+        ColumnLineage.objects.bulk_create(
+            [
+                ColumnLineage(
+                    dataset=self.nodes[key],
+                    field=field,
+                    input_namespace=namespace,
+                    input_name=name,
+                    input_field=input_field,
+                    **values,
+                )
+                for (key, field, namespace, name, input_field), values in self.columns.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["dataset", "field", "input_namespace", "input_name", "input_field"],
+            update_fields=["transformation_description", "transformation_type", "transformations", "event_time"],
+        )
+
+    def _flush_nodes(self) -> None:
+        for key in self.dirty_nodes:
+            node = self.nodes[key]
+            if key in self.current:
+                version, _ = self.current[key]
+                node.current_version = self.versions.get((key, version)) or node.current_version
+            if key in self.latest_run:
+                node.latest_run = self.runs[self.latest_run[key]]
+        if self.dirty_nodes:
+            LineageNode.objects.bulk_update(
+                [self.nodes[k] for k in self.dirty_nodes], ["facets", "updated_at", "current_version", "latest_run"]
+            )
+
+    def _flush_adjacency(self) -> None:
+        """A job's current edges are the inputs and outputs of its newest run that named any."""
+        edges: dict[NodeKey, tuple[list[LineageNode], list[LineageNode]]] = {}
+        if self.jobs_with_new_io:
+            jobs = [self.nodes[k] for k in self.jobs_with_new_io]
+            newest: dict[int, LineageRun] = {}
+            for run in (
+                LineageRun.objects.filter(job__in=jobs).exclude(last_io_time=None).order_by("job_id", "-last_io_time")
+            ):
+                newest.setdefault(run.job_id, run)
+            ios = LineageRunIO.objects.filter(run__in=list(newest.values())).select_related("dataset")
+            by_run: dict = defaultdict(lambda: ([], []))
+            for io in ios:
+                by_run[io.run_id][0 if io.direction == "in" else 1].append(io.dataset)
+            for job in jobs:
+                run = newest.get(job.pk)
+                if run is not None:
+                    edges[self._key(job)] = by_run[run.run_id]
+        for job_key, (inputs, outputs) in self.static_edges.items():
+            edges.setdefault(job_key, ([self.nodes[k] for k in inputs], [self.nodes[k] for k in outputs]))
+        if not edges:
+            return
+        jobs = [self.nodes[k] for k in edges]
+        LineageAdjacency.objects.filter(job__in=jobs).delete()
+        rows = []
+        for job_key, (inputs, outputs) in edges.items():
+            job = self.nodes[job_key]
+            for dataset in {d.pk: d for d in inputs}.values():
+                rows += [
+                    LineageAdjacency(node=dataset, neighbor=job, direction="out", job=job),
+                    LineageAdjacency(node=job, neighbor=dataset, direction="in", job=job),
+                ]
+            for dataset in {d.pk: d for d in outputs}.values():
+                rows += [
+                    LineageAdjacency(node=job, neighbor=dataset, direction="out", job=job),
+                    LineageAdjacency(node=dataset, neighbor=job, direction="in", job=job),
+                ]
+        LineageAdjacency.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def record_visibility(node_ids: set[int], project) -> None:
+    """Remember which project reported which nodes: callers see only their projects' part of the graph."""
+    if project is not None and node_ids:
+        LineageNodeProject.objects.bulk_create(
+            [LineageNodeProject(node_id=pk, project=project) for pk in node_ids], ignore_conflicts=True
+        )

@@ -1,0 +1,314 @@
+"""OpenLineage and the registry: the real client registers versions; the registry emits its own events."""
+
+import datetime as dt
+import json
+import uuid
+
+import attr
+import pytest
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import DatasetFacet, schema_dataset
+
+from governance.audit import verify_chain
+from registry.lineage import emit
+from registry.models import DatasetVersion, LineageEvent, LineageOutbox
+from tests.factories import ProjectFactory
+from tests.governance.test_workflow import decide
+from tests.registry.test_lineage import post, run_event
+from tests.support import make_member, registration_form, upload
+
+
+@attr.define
+class SyntheticRegistryGeneratorDatasetFacet(DatasetFacet):
+    name: str
+    version: str = ""
+    parameters: dict = attr.field(factory=dict)
+    seed: int | None = None
+    codeVersion: str = ""
+
+    @staticmethod
+    def _get_schema() -> str:
+        return "http://127.0.0.1:8000/openlineage/facets/1-0-0/SyntheticRegistryGeneratorDatasetFacet.json"
+
+
+@attr.define
+class SyntheticRegistryContentDatasetFacet(DatasetFacet):
+    fingerprint: str = ""
+    schema: list = attr.field(factory=list)
+    rowCount: int | None = None
+    storageUri: str = ""
+
+    @staticmethod
+    def _get_schema() -> str:
+        return "http://127.0.0.1:8000/openlineage/facets/1-0-0/SyntheticRegistryContentDatasetFacet.json"
+
+
+def _client(url, token):
+    return OpenLineageClient(
+        config={
+            "transport": {
+                "type": "http",
+                "url": url,
+                "endpoint": "api/v1/lineage",
+                "auth": {"type": "api_key", "apiKey": token},
+                "compression": "gzip",
+            }
+        }
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_real_client_registers_a_synthetic_version(live_server, settings, tmp_path, adult_head_csv):
+    member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
+    data = tmp_path / "lake"
+    data.mkdir()
+    (data / "adult_ctgan.csv").write_bytes(adult_head_csv)
+    settings.REGISTRY_DATA_ROOTS = [data.resolve()]
+    client = _client(live_server.url, member.token)
+    run, job = Run(runId=str(uuid.uuid4())), Job(namespace="airflow", name="synth.adult_ctgan")
+    inputs = [InputDataset(namespace="postgres://warehouse:5432", name="public.adult")]
+    now = dt.datetime.now(dt.UTC)
+    client.emit(
+        RunEvent(
+            eventType=RunState.START,
+            eventTime=now.isoformat(),
+            run=run,
+            job=job,
+            inputs=inputs,
+            producer="https://example.com/pipeline",
+        )
+    )
+    output = OutputDataset(
+        namespace="file",
+        name=str(data / "adult_ctgan.csv"),
+        facets={
+            "schema": schema_dataset.SchemaDatasetFacet(
+                fields=[schema_dataset.SchemaDatasetFacetFields(name="age", type="int64")]
+            ),
+            "syntheticRegistry_generator": SyntheticRegistryGeneratorDatasetFacet(
+                name="ctgan.CTGAN", version="0.10.1", parameters={"epochs": 300}, seed=7, codeVersion="git:abc1234"
+            ),
+        },
+    )
+    client.emit(
+        RunEvent(
+            eventType=RunState.COMPLETE,
+            eventTime=(now + dt.timedelta(seconds=5)).isoformat(),
+            run=run,
+            job=job,
+            inputs=inputs,
+            outputs=[output],
+            producer="https://example.com/pipeline",
+        )
+    )
+    assert LineageEvent.objects.count() == 2
+    version = DatasetVersion.objects.get()
+    assert (version.dataset.name, version.fingerprint_source, version.row_count) == ("adult_ctgan.csv", "computed", 200)
+    assert (version.generator.name, version.seed, version.code_version) == ("ctgan.CTGAN", 7, "git:abc1234")
+    assert str(version.lineage_run_id) == run.runId
+    assert [(s.namespace, s.name) for s in version.sources.all()] == [("postgres://warehouse:5432", "public.adult")]
+    assert (version.dataset.lineage_namespace, version.dataset.lineage_name) == ("file", str(data / "adult_ctgan.csv"))
+    graph = member.client.get(f"/api/v1/lineage?nodeId=dataset:file:{data / 'adult_ctgan.csv'}").json()["graph"]
+    assert [n["id"] for n in graph] == [
+        "dataset:file:" + str(data / "adult_ctgan.csv"),
+        "dataset:postgres://warehouse:5432:public.adult",
+        "job:airflow:synth.adult_ctgan",
+    ]
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_declared_content_facet_registers_and_a_resend_is_a_no_op(pipeline):
+    facets = {
+        "syntheticRegistry_generator": {
+            "name": "sdv.GaussianCopula",
+            "version": "1.17",
+            "seed": 1,
+            "dataset": "adult-gc",
+        },
+        "syntheticRegistry_content": {
+            "fingerprint": "c" * 64,
+            "schema": [{"name": "age", "dtype": "int64"}],
+            "rowCount": 32561,
+            "format": "parquet",
+        },
+    }
+    event = run_event("airflow:gen", inputs=["pg:adult"], outputs=[("s3://bucket", "adult.parquet", facets)])
+    response = pipeline.client.post("/api/v1/lineage/batch", [event], format="json")
+    assert response.status_code == 201
+    version = DatasetVersion.objects.get()
+    assert response.json()["registered"] == [str(version.pk)]
+    assert (version.dataset.name, version.fingerprint_source, version.storage_uri) == (
+        "adult-gc",
+        "declared",
+        "s3://bucket/adult.parquet",
+    )
+    assert post(pipeline, event).status_code == 201
+    assert DatasetVersion.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("facets", "expected"),
+    [
+        (
+            {"syntheticRegistry_generator": {"name": "x", "seed": "seven"}},
+            {"outputs[0].facets.syntheticRegistry_generator.seed": ["must be a 64-bit integer or null"]},
+        ),
+        (
+            {"syntheticRegistry_generator": {"name": "x"}},
+            {
+                "outputs[0].facets.syntheticRegistry_content.fingerprint": [
+                    "is required: declare fingerprint, schema and rowCount, or give a file:// storageUri under a data root"
+                ]
+            },
+        ),
+        (
+            {
+                "syntheticRegistry_generator": {"name": "x"},
+                "syntheticRegistry_content": {"storageUri": "file:///etc/passwd"},
+            },
+            {"outputs[0].facets.syntheticRegistry_content.storage_uri": ["the path is outside the allowed data roots"]},
+        ),
+    ],
+)
+def test_bad_registry_facets_are_422_and_nothing_is_stored(pipeline, facets, expected):
+    event = run_event("airflow:gen", outputs=[("s3", "x", facets)])
+    response = post(pipeline, event)
+    assert (response.status_code, response.json()) == (422, expected)
+    assert LineageEvent.objects.count() == 0
+    assert DatasetVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_only_complete_runs_register(pipeline):
+    facets = {"syntheticRegistry_generator": {"name": "x"}}
+    assert post(pipeline, run_event("airflow:gen", state="START", outputs=[("s3", "x", facets)])).status_code == 201
+    assert DatasetVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_revocation_impact_lists_consumers_known_from_lineage(project, pipeline, reviewer):
+    facets = {
+        "syntheticRegistry_generator": {"name": "gen", "dataset": "claims"},
+        "syntheticRegistry_content": {
+            "fingerprint": "d" * 64,
+            "schema": [{"name": "a", "dtype": "int64"}],
+            "rowCount": 5,
+        },
+    }
+    post(pipeline, run_event("airflow:gen", inputs=["pg:claims_real"], outputs=[("s3", "claims.parquet", facets)]))
+    post(pipeline, run_event("mlflow:train_fraud_model", inputs=["s3:claims.parquet"]))
+    version = DatasetVersion.objects.get()
+    DatasetVersion.objects.filter(pk=version.pk).update(status="approved")
+    response = decide(reviewer, version, "revoke", comment="privacy incident")
+    consumers = response.json()["impact"]["consumers"]
+    assert consumers == [
+        {
+            "type": "job",
+            "id": "job:mlflow:train_fraud_model",
+            "namespace": "mlflow",
+            "name": "train_fraud_model",
+            "reads": ["dataset:s3:claims.parquet"],
+        }
+    ]
+
+
+@pytest.fixture
+def emission_to_file(monkeypatch, tmp_path):
+    path = tmp_path / "emitted.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(path))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    emit._client.cache_clear()
+    yield path
+    emit._client.cache_clear()
+
+
+@pytest.mark.django_db
+def test_registration_is_emitted_with_standard_and_registry_facets(
+    pipeline, adult_head_csv, emission_to_file, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            "/api/v1/versions/", {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
+        )
+    assert response.status_code == 201
+    events = [json.loads(line) for line in emission_to_file.read_text().splitlines()]
+    assert len(events) == 1
+    event = events[0]
+    assert (event["eventType"], event["job"]["name"]) == ("COMPLETE", "synthetic_registry.register")
+    output = event["outputs"][0]
+    assert (output["namespace"], output["name"]) == ("synthetic-registry", "acme/adult-synth")
+    assert set(output["facets"]) == {"schema", "version", "ownership", "syntheticRegistry_generator"}
+    assert output["facets"]["version"]["datasetVersion"] == response.json()["id"]
+    assert output["facets"]["syntheticRegistry_generator"]["_schemaURL"] == (
+        "http://127.0.0.1:8000/openlineage/facets/1-0-0/SyntheticRegistryGeneratorDatasetFacet.json"
+    )
+    assert event["inputs"] == [
+        {"facets": {}, "inputFacets": {}, "name": "public.adult", "namespace": "postgres://warehouse:5432"}
+    ]
+    assert LineageOutbox.objects.get().state == "sent"
+
+
+@pytest.mark.django_db
+def test_emission_failure_never_fails_the_request_and_is_retried(
+    pipeline, adult_head_csv, emission_to_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(event):
+        raise ConnectionError("lineage backend down")
+
+    monkeypatch.setattr(emit._client().transport, "emit", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            "/api/v1/versions/", {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
+        )
+    assert response.status_code == 201
+    row = LineageOutbox.objects.get()
+    assert (row.state, row.attempts, row.last_error) == ("pending", 1, "ConnectionError: lineage backend down")
+    monkeypatch.undo()
+    emit._client.cache_clear()
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(emission_to_file))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    assert emit.send_outbox() == {"sent": 1, "failed": 0}
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == ("sent", 2)
+
+
+@pytest.mark.django_db
+def test_nothing_is_emitted_unless_configured(pipeline, adult_head_csv, monkeypatch):
+    for key in [k for k in __import__("os").environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(key)
+    pipeline.client.post(
+        "/api/v1/versions/", {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
+    )
+    assert LineageOutbox.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_emission_example_registers_a_version(live_server, monkeypatch):
+    import importlib.util
+
+    from tests.support import REPO
+
+    member = make_member(ProjectFactory(slug="census-demo"), "pipeline", "demo-pipeline")
+    monkeypatch.setenv("REGISTRY_URL", live_server.url)
+    monkeypatch.setenv("REGISTRY_TOKEN", member.token)
+    spec = importlib.util.spec_from_file_location("emit_example", REPO / "examples" / "emit_openlineage.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    run_id = example.main()
+    version = DatasetVersion.objects.get(dataset__name="adult-income-ctgan")
+    assert str(version.lineage_run_id) == run_id
+    assert [(s.namespace, s.name) for s in version.sources.all()] == [("uci-ml-repository", "adult")]
+    graph = member.client.get(
+        "/api/v1/lineage?nodeId=dataset:s3://synthetic-data:adult/ctgan-2026-11-21.parquet&depth=5"
+    ).json()["graph"]
+    assert [node["id"] for node in graph] == [
+        "dataset:s3://synthetic-data:adult/ctgan-2026-11-21.parquet",
+        "dataset:uci-ml-repository:adult",
+        "job:airflow:synthetic.adult_ctgan",
+    ]
+    assert {"id", "type", "data", "inEdges", "outEdges"} == set(graph[0])
