@@ -283,10 +283,10 @@ class PolicyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         pass  # saved with its rules in save_related, through the versioning service
 
-    def save_formset(self, request, form, formset, change):
-        pass
-
     def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            # policy_save writes the rules; the admin's change message still reads these attributes.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         rows = [row for formset in formsets for row in formset.cleaned_data if row and not row.get("DELETE")]
         rows.sort(key=lambda row: row.get("position") or 0)
         rules = [{k: row[k] for k in ("metric", "operator", "threshold", "severity", "explanation")} for row in rows]

@@ -1,0 +1,125 @@
+"""Project admins manage members and policies in the admin, through the audited services."""
+
+import pytest
+from django.test import Client
+
+from governance.models import AuditEvent, Membership, Policy
+from tests.factories import UserFactory
+from tests.support import make_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_member(project):
+    member = make_member(project, "admin", "proj-admin")
+    member.user.is_staff = True
+    member.user.save()
+    client = Client()
+    client.force_login(member.user)
+    member.browser = client
+    return member
+
+
+def _rules_formset(prefix="rules", rows=()):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "1",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"{prefix}-{i}-{key}"] = value
+    return data
+
+
+def test_project_admin_grants_and_revokes_a_role(project, other_project, admin_member):
+    newcomer = UserFactory(username="newcomer")
+    response = admin_member.browser.post(
+        "/admin/governance/membership/add/", {"project": project.pk, "user": newcomer.pk, "role": "reviewer"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    membership = Membership.objects.get(user=newcomer)
+    assert (membership.project, membership.role) == (project, "reviewer")
+    granted = AuditEvent.objects.get(action="membership.granted", object_id=str(membership.pk))
+    assert (granted.actor_username, granted.after) == ("proj-admin", {"user": "newcomer", "role": "reviewer"})
+
+    response = admin_member.browser.post(f"/admin/governance/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Membership.objects.filter(user=newcomer).exists()
+    assert AuditEvent.objects.filter(action="membership.revoked", object_id=str(membership.pk)).count() == 1
+
+
+def test_project_admin_cannot_grant_roles_in_another_project(other_project, admin_member):
+    newcomer = UserFactory(username="newcomer2")
+    response = admin_member.browser.post(
+        "/admin/governance/membership/add/", {"project": other_project.pk, "user": newcomer.pk, "role": "admin"}
+    )
+    assert response.status_code == 200  # the form comes back with an error
+    assert "Select a valid choice" in response.content.decode()
+    assert not Membership.objects.filter(user=newcomer).exists()
+
+
+def test_reviewer_cannot_manage_members(project, reviewer):
+    reviewer.user.is_staff = True
+    reviewer.user.save()
+    client = Client()
+    client.force_login(reviewer.user)
+    assert client.get("/admin/governance/membership/add/").status_code == 403
+
+
+def test_project_admin_creates_and_versions_a_policy_in_the_admin(project, admin_member):
+    rule = {
+        "position": "0",
+        "metric": "quality.overall",
+        "operator": ">=",
+        "threshold": "0.9",
+        "severity": "block",
+        "explanation": "Fraud models need high fidelity.",
+    }
+    data = {"project": project.pk, "name": "Fraud team", "description": "", **_rules_formset(rows=[rule])}
+    response = admin_member.browser.post("/admin/governance/policy/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    policy = Policy.objects.get(name="Fraud team")
+    assert (policy.project, policy.version, [r.threshold for r in policy.rules.all()]) == (project, 1, [0.9])
+
+    stricter = {**rule, "threshold": "0.95"}
+    data = {"name": "Fraud team", "description": "stricter", **_rules_formset(rows=[stricter])}
+    response = admin_member.browser.post(f"/admin/governance/policy/{policy.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    policy.refresh_from_db()
+    assert (policy.version, policy.description, [r.threshold for r in policy.rules.all()]) == (2, "stricter", [0.95])
+    assert list(
+        AuditEvent.objects.filter(object_id=str(policy.pk), action__startswith="policy.").values_list(
+            "action", flat=True
+        )
+    ) == [
+        "policy.created",
+        "policy.updated",
+    ]
+
+
+def test_invalid_rule_is_a_form_error_not_a_crash(project, admin_member):
+    rule = {
+        "position": "0",
+        "metric": "Quality!",
+        "operator": ">=",
+        "threshold": "1",
+        "severity": "block",
+        "explanation": "x",
+    }
+    data = {"project": project.pk, "name": "Bad", "description": "", **_rules_formset(rows=[rule])}
+    response = admin_member.browser.post("/admin/governance/policy/add/", data)
+    assert response.status_code == 200
+    assert "A dotted metric key such as quality.overall." in response.content.decode()
+    assert not Policy.objects.filter(name="Bad").exists()
+
+
+def test_the_global_policy_is_read_only_for_project_admins(admin_member):
+    default = Policy.objects.get(project__isnull=True)
+    page = admin_member.browser.get(f"/admin/governance/policy/{default.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    response = admin_member.browser.post(f"/admin/governance/policy/{default.pk}/change/", {"name": "mine"})
+    assert response.status_code == 403
