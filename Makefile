@@ -27,6 +27,7 @@ demo: migrate
 	$(BIN)/python manage.py demo
 
 serve: install
+	$(BIN)/python manage.py reap_stale_jobs
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 run: demo serve

@@ -60,7 +60,6 @@ def _clear_lineage() -> None:
         LineageDatasetVersion,
         LineageEvent,
         LineageNode,
-        LineageNodeProject,
         LineageRun,
         LineageRunIO,
     )
@@ -71,7 +70,6 @@ def _clear_lineage() -> None:
             LineageAdjacency,
             LineageRunIO,
             ColumnLineage,
-            LineageNodeProject,
             LineageDatasetVersion,
             LineageRun,
             LineageEvent,
@@ -225,7 +223,7 @@ def _big_graph(nodes: int, seed: int) -> list[int]:
     from django.utils import timezone
 
     from governance.models import Project
-    from registry.models import LineageAdjacency, LineageNode, LineageNodeProject
+    from registry.models import LineageAdjacency, LineageNode
 
     rng = random.Random(seed)
     now = timezone.now()
@@ -233,12 +231,14 @@ def _big_graph(nodes: int, seed: int) -> list[int]:
     project = Project.objects.get(slug="bench")
     with transaction.atomic():
         datasets = LineageNode.objects.bulk_create(
-            LineageNode(kind="DATASET", namespace="big", name=f"p{p}.d{i}", created_at=now, updated_at=now)
+            LineageNode(
+                project=project, kind="DATASET", namespace="big", name=f"p{p}.d{i}", created_at=now, updated_at=now
+            )
             for p in range(1000)
             for i in range(per_pipeline + 1)
         )
         jobs = LineageNode.objects.bulk_create(
-            LineageNode(kind="JOB", namespace="big", name=f"p{p}.j{i}", created_at=now, updated_at=now)
+            LineageNode(project=project, kind="JOB", namespace="big", name=f"p{p}.j{i}", created_at=now, updated_at=now)
             for p in range(1000)
             for i in range(per_pipeline)
         )
@@ -258,9 +258,6 @@ def _big_graph(nodes: int, seed: int) -> list[int]:
                     LineageAdjacency(node=ds[i + 1], neighbor=job, direction="in", job=job),
                 ]
         LineageAdjacency.objects.bulk_create(edges, batch_size=20000, ignore_conflicts=True)
-        LineageNodeProject.objects.bulk_create(
-            (LineageNodeProject(node=n, project=project) for n in [*datasets, *jobs]), batch_size=20000
-        )
     from django.db import connection
 
     with connection.cursor() as cursor:

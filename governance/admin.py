@@ -14,8 +14,8 @@ from .policies import policy_save
 from .policy_engine import describe
 from .review import with_review_summary
 from .roles import Capability
-from .selectors import project_ids_with
-from .services import membership_grant, membership_revoke
+from .selectors import has_capability, project_ids_with
+from .services import PROJECT_EDITABLE, api_token_revoke, membership_grant, membership_revoke, project_update
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,11 +31,25 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(ProjectScopedAdmin):
+    """Members see their projects; project admins change the name, description and approvals required."""
+
     project_field = "pk"
-    list_display = ["slug", "name", "created_at"]
+    list_display = ["slug", "name", "required_approvals", "created_at"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["slug", "name", "description", "created_at"]
+    fields = ["slug", "name", "description", "required_approvals", "created_at"]
+    readonly_fields = ["slug", "created_at"]
     inlines = [MembershipInline]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return False
+        actor = Actor.from_request(request)
+        return has_capability(actor=actor, project=obj, capability=Capability.MANAGE_POLICIES)
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in PROJECT_EDITABLE}
+        if changes:
+            project_update(actor=Actor.from_request(request), project=Project.objects.get(pk=obj.pk), **changes)
 
 
 @admin.register(Membership)
@@ -82,21 +96,25 @@ class MembershipAdmin(ProjectScopedAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ProjectScopedAdmin):
-    list_display = [
-        "prefix",
-        "user",
-        "project",
-        "name",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    ]
+    """Project admins see their projects' tokens and revoke them (the secret itself is never stored)."""
+
+    list_display = ["prefix", "user", "project", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
     list_filter = ["project"]
     search_fields = ["prefix", "user__username", "name"]
     list_select_related = ["user", "project"]
     exclude = ["key_hash"]
     capability = Capability.MANAGE_MEMBERS
+    actions = ["revoke_tokens"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke_tokens(self, request, queryset):
+        actor = Actor.from_request(request)
+        for token in queryset:
+            api_token_revoke(actor=actor, token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

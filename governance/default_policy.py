@@ -50,6 +50,9 @@ DEFAULT_RULES = [
     ("fairness.flagged_slices", "==", 0, "warn",
      "Some groups of a sensitive attribute are missing, under-represented or markedly less faithful than the "
      "whole table (EU AI Act Art. 10(2)(f)-(h))."),
+    ("evidence.reference_is_declared_source", "==", 1, "warn",
+     "The real data the registry evaluated against is not a declared source of this version (or no source "
+     "declares its fingerprint): the evidence may not describe the data the generator learned from."),
 ]  # fmt: skip
 
 

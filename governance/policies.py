@@ -13,11 +13,12 @@ from .audit import audited_atomic, record_event
 from .context import Actor
 from .errors import InvalidInput, NotPermitted
 from .models import Operator, Policy, PolicyCheck, PolicyRule, Project, Severity
+from .models.policies import METRIC_KEY_PATTERN
 from .policy_engine import check
 from .roles import Capability
 from .selectors import has_capability
 
-_METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_METRIC_KEY = re.compile(METRIC_KEY_PATTERN)
 
 
 def applicable_policies(project: Project):

@@ -12,10 +12,10 @@ from registry.models import SourceDataset
 
 from .audit import audited_atomic, record_event
 from .context import Actor
-from .errors import Conflict, InvalidInput, NotPermitted
+from .errors import Conflict, InvalidInput
 from .impact import Impact, downstream
+from .permissions import require_capability
 from .roles import Capability
-from .selectors import has_capability, roles_in
 from .workflow import flag_downstream
 
 
@@ -28,10 +28,7 @@ class RevocationOutcome:
 
 def source_dataset_revoke(*, actor: Actor, source: SourceDataset, reason: str) -> RevocationOutcome:
     """Mark a source revoked and flag every version generated from it, in any project, at any depth."""
-    if not has_capability(actor=actor, project=source.project, capability=Capability.REVOKE):
-        roles = sorted(roles_in(actor=actor, project=source.project))
-        held = f"your roles there ({', '.join(roles)})" if roles else "you have no role there"
-        raise NotPermitted(f"'revoke' in project '{source.project.slug}' is not allowed: {held}")
+    require_capability(actor=actor, project=source.project, capability=Capability.REVOKE, what="'revoke'")
     if not reason.strip():
         raise InvalidInput("a reason is required to revoke", field="reason")
     with audited_atomic():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import QuerySet
-
 from .context import Actor
 from .models import Membership, Project
 from .roles import Capability, capabilities_of
@@ -28,11 +26,6 @@ def actor_roles(*, actor: Actor) -> dict[int, set[str]]:
 def project_ids_with(*, actor: Actor, capability: Capability) -> set[int]:
     """Ids of the projects where the actor holds the capability."""
     return {pid for pid, roles in actor_roles(actor=actor).items() if capability in capabilities_of(roles)}
-
-
-def projects_with(*, actor: Actor, capability: Capability = Capability.READ) -> QuerySet[Project]:
-    """The projects where the actor holds the capability."""
-    return Project.objects.filter(pk__in=project_ids_with(actor=actor, capability=capability))
 
 
 def has_capability(*, actor: Actor, project: Project, capability: Capability) -> bool:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .audit import audited_atomic, record_event
 from .context import Actor
-from .errors import InvalidInput
+from .errors import InvalidInput, NotPermitted
 from .models import ApiToken, Membership, Project, slug_validator
 from .roles import Role
 from .tokens import display_prefix, hash_token, new_token_secret
@@ -155,3 +155,33 @@ def membership_revoke(*, actor: Actor, membership: Membership) -> None:
                 project=project,
                 before={"user": user.username, "role": role},
             )
+
+
+PROJECT_EDITABLE = ("name", "description", "required_approvals")
+
+
+def project_update(*, actor: Actor, project: Project, **changes) -> Project:
+    """Project settings (name, description, approvals required), for the project's admins."""
+    from .roles import Capability
+    from .selectors import has_capability
+
+    unknown = sorted(set(changes) - set(PROJECT_EDITABLE))
+    if unknown:
+        raise InvalidInput(f"cannot be changed: {', '.join(unknown)}", field=unknown[0])
+    if not has_capability(actor=actor, project=project, capability=Capability.MANAGE_POLICIES):
+        raise NotPermitted(f"changing project '{project.slug}' needs the admin role")
+    approvals = changes.get("required_approvals")
+    if approvals is not None and (
+        isinstance(approvals, bool) or not isinstance(approvals, int) or not 1 <= approvals <= 10
+    ):
+        raise InvalidInput("must be a whole number from 1 to 10", field="required_approvals")
+    with audited_atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        before = {name: getattr(project, name) for name in changes}
+        if before == changes:
+            return project
+        for name, value in changes.items():
+            setattr(project, name, value)
+        project.save(update_fields=list(changes))
+        record_event(actor=actor, action="project.updated", obj=project, project=project, before=before, after=changes)
+    return project

@@ -18,19 +18,17 @@ from .context import Actor
 from .errors import Conflict, InvalidInput, NotPermitted
 from .impact import FLAGGABLE, Impact, downstream
 from .models import Action, Decision, ImpactFlag, PolicyCheck
+from .permissions import require_capability
 from .policy_engine import describe
 from .roles import Capability
-from .selectors import has_capability, roles_in
+from .selectors import project_ids_with
 
 S = VersionStatus
 
 # Evaluation-driven transitions: event -> {from status: to status}.
 SYSTEM_TRANSITIONS: dict[str, dict[str, str]] = {
-    "evaluation_started": {
-        S.REGISTERED: S.EVALUATING,
-        S.CHANGES_REQUESTED: S.EVALUATING,
-        S.NEEDS_REREVIEW: S.EVALUATING,
-    },
+    # A version flagged for re-review stays flagged while it is re-evaluated: only a decision clears it.
+    "evaluation_started": {S.REGISTERED: S.EVALUATING, S.CHANGES_REQUESTED: S.EVALUATING},
     "evaluation_succeeded": {S.EVALUATING: S.PENDING_REVIEW},
     "evaluation_failed": {S.EVALUATING: S.REGISTERED},
 }
@@ -111,26 +109,32 @@ class DecisionOutcome:
 
 
 def _check_permission(actor: Actor, version: DatasetVersion, action: str) -> None:
-    project = version.dataset.project
-    if has_capability(actor=actor, project=project, capability=ACTION_CAPABILITY[action]):
-        return
-    roles = sorted(roles_in(actor=actor, project=project))
-    held = f"your roles there ({', '.join(roles)})" if roles else "you have no role there"
-    raise NotPermitted(f"'{action}' in project '{project.slug}' is not allowed: {held}")
+    require_capability(
+        actor=actor, project=version.dataset.project, capability=ACTION_CAPABILITY[action], what=f"'{action}'"
+    )
 
 
-def _approval_gate(actor: Actor, version: DatasetVersion, waiver: str) -> tuple[PolicyCheck, list[dict[str, Any]]]:
-    """Four-eyes, then a fresh policy check: block rules stop approval, warn rules need a waiver."""
-    from .policies import policy_check_run
-
+def _check_four_eyes(actor: Actor, version: DatasetVersion) -> None:
     if actor.user_id == version.registered_by_id:
         raise NotPermitted("four-eyes rule: you registered this version, so someone else must approve it")
+
+
+def _approval_gate(
+    actor: Actor, version: DatasetVersion, waiver: str, result: PolicyCheck
+) -> tuple[PolicyCheck, list[dict[str, Any]]]:
+    """Four-eyes, revoked sources, then the policy check: block rules stop approval, warn rules need a waiver."""
+    _check_four_eyes(actor, version)
     already = Decision.objects.filter(
         version=version, action=Action.APPROVE, review_round=version.review_round, decided_by_id=actor.user_id
     )
     if already.exists():
         raise Conflict("you already approved this version in this review round; another reviewer must approve too")
-    result = policy_check_run(actor=actor, version=version, trigger="decision")
+    revoked = [str(s) for s in version.sources.filter(revoked_at__isnull=False)]
+    if revoked:
+        raise Conflict(
+            f"a source of this version was revoked ({', '.join(revoked)}): it can only be rejected or revoked",
+            extra={"status": version.status},
+        )
     blocking = result.failing("block")
     if blocking:
         raise Conflict(
@@ -157,12 +161,18 @@ def _update_current_version(dataset: Dataset) -> None:
 def flag_downstream(
     *, actor: Actor, impact: Impact, reason: str, cause_version=None, cause_source=None
 ) -> list[dict[str, Any]]:
-    """Mark every usable downstream version 'needs re-review' with the reason; return what happened to each."""
+    """Mark usable downstream versions 'needs re-review' with the reason; return what happened to each.
+
+    Only versions in projects where the actor may revoke are flagged: another team's versions are
+    reported (`flagged: false`) for its own reviewers to act on, never changed from outside.
+    """
+    allowed = project_ids_with(actor=actor, capability=Capability.REVOKE)
     report = []
     for item, depth in impact.versions:
         item = DatasetVersion.objects.select_for_update().select_related("dataset__project").get(pk=item.pk)
         before = item.status
-        if before in FLAGGABLE:
+        flag = before in FLAGGABLE and item.dataset.project_id in allowed
+        if flag:
             ImpactFlag.objects.create(
                 version=item,
                 cause_version=cause_version,
@@ -191,6 +201,7 @@ def flag_downstream(
                 "depth": depth,
                 "previous_status": before,
                 "status": item.status,
+                "flagged": flag,
             }
         )
     return report
@@ -207,6 +218,13 @@ def version_decide(
         raise InvalidInput(COMMENT_REQUIRED[action], field="comment")
     if waiver.strip() and action != Action.APPROVE:
         raise InvalidInput("a waiver only applies to an approval", field="waiver")
+    check = None
+    if action == Action.APPROVE and version.status in DECISION_TRANSITIONS[action]:
+        from .policies import policy_check_run
+
+        _check_four_eyes(actor, version)
+        # Committed on its own, so a refused approval still leaves the check it was refused on.
+        check = policy_check_run(actor=actor, version=version, trigger="decision")
     with audited_atomic():
         version = DatasetVersion.objects.select_for_update().select_related("dataset__project").get(pk=version.pk)
         target = DECISION_TRANSITIONS[action].get(version.status)
@@ -219,7 +237,11 @@ def version_decide(
         outcome = DecisionOutcome(decision=None, version=version)  # type: ignore[arg-type]
         waived: list[dict[str, Any]] = []
         if action == Action.APPROVE:
-            outcome.policy_check, waived = _approval_gate(actor, version, waiver)
+            if check is None:  # the version became approvable after the pre-check: check it now
+                from .policies import policy_check_run
+
+                check = policy_check_run(actor=actor, version=version, trigger="decision")
+            outcome.policy_check, waived = _approval_gate(actor, version, waiver, check)
             prior = (
                 Decision.objects.filter(version=version, action=Action.APPROVE, review_round=version.review_round)
                 .values("decided_by_id")

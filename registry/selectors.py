@@ -29,6 +29,7 @@ HEADLINE_METRICS: list[tuple[str, str, str]] = [
     ("utility.tstr", "Train synthetic, test real", "compare with TRTR"),
     ("utility.trtr", "Train real, test real", "the reference score"),
     ("utility.gap", "Utility gap (TRTR - TSTR)", "lower is better"),
+    ("evidence.reference_is_declared_source", "Evaluated against the declared source", "1 = same fingerprint"),
 ]
 
 

@@ -67,8 +67,13 @@ def discard(path: Path | str | None) -> None:
         Path(path).unlink(missing_ok=True)
 
 
-def resolve_data_uri(uri: str, *, field: str = "storage_uri") -> Path:
-    """The local file a file:// URI names, only if it resolves under an allowed data root.
+def project_data_roots(project) -> list[Path]:
+    """A project reads files only under `<data root>/<project slug>/`: one team never reads another's data."""
+    return [Path(root).resolve() / project.slug for root in settings.REGISTRY_DATA_ROOTS]
+
+
+def resolve_data_uri(uri: str, *, project, field: str = "storage_uri") -> Path:
+    """The local file a file:// URI names, only if it resolves under one of the project's data roots.
 
     Symlinks and '..' are resolved before the check, so neither can escape a root.
     """
@@ -84,7 +89,7 @@ def resolve_data_uri(uri: str, *, field: str = "storage_uri") -> Path:
     raw_path = unquote(parsed.path)
     if "\x00" in raw_path or not raw_path.startswith("/"):
         raise InvalidInput("the file URI must hold an absolute path", field=field)
-    roots = [Path(root).resolve() for root in settings.REGISTRY_DATA_ROOTS]
+    roots = project_data_roots(project)
     if not roots:
         raise InvalidInput("no data roots are configured (REGISTRY_DATA_ROOTS): file URIs are disabled", field=field)
     try:

@@ -28,8 +28,11 @@ class StagedUpload(UploadedFile):
         return str(self.staged_path)
 
 
+MAX_FILES_PER_REQUEST = 2  # a registration has one file; an evaluation a reference and a holdout
+
+
 class StagingUploadHandler(FileUploadHandler):
-    """Streams every file part to the staging area; aborts once the limit is passed."""
+    """Streams every file part to the staging area; aborts once the request's total passes the limit."""
 
     def __init__(self, request=None):
         super().__init__(request)
@@ -41,6 +44,13 @@ class StagingUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
+        count = getattr(self.request, "upload_file_count", 0) + 1
+        if self.request is not None:
+            self.request.upload_file_count = count
+        if count > MAX_FILES_PER_REQUEST:
+            if self.request is not None:
+                self.request.upload_too_many_files = True
+            raise StopUpload(connection_reset=False)
         self._path = new_staging_file(suffix=".upload")
         self._handle = open(self._path, "wb")  # noqa: SIM115 - closed in file_complete/upload_interrupted
         self._digest = hashlib.sha256()
@@ -48,7 +58,10 @@ class StagingUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         self._size += len(raw_data)
-        if self._size > self.limit:
+        total = getattr(self.request, "upload_bytes_total", 0) + len(raw_data)
+        if self.request is not None:
+            self.request.upload_bytes_total = total
+        if total > self.limit:
             self._abort()
             if self.request is not None:
                 self.request.upload_too_large = True

@@ -78,7 +78,10 @@ def _default_policy(request):
 
 @pytest.fixture
 def data_root(_isolated_storage) -> Path:
-    return (_isolated_storage / "data").resolve()
+    """The project acme's directory under the data root: the only place its file URIs may point."""
+    path = (_isolated_storage / "data" / "acme").resolve()
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture

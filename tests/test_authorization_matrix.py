@@ -165,3 +165,153 @@ def test_evaluate_endpoint(world, caller):
     assert response.status_code == status
     if body is not None:
         assert response.json() == body
+
+
+# --- governance and lineage endpoints -------------------------------------------------------------
+def _pending_with_evidence(world):
+    from tests.governance.test_workflow import PASSING
+
+    version = world["version"]
+    version.status = "pending_review"
+    version.save()
+    Evaluation.objects.create(
+        version=version, origin="verified", state="succeeded", metrics=dict(PASSING), requested_by=version.registered_by
+    )
+    return version
+
+
+def _lineage_event():
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-20T10:00:00Z",
+        "run": {"runId": "3f1c2a2e-9a5e-4b8e-8d8f-0f6c9b4e2a11"},
+        "job": {"namespace": "airflow", "name": "matrix"},
+        "inputs": [{"namespace": "pg", "name": "matrix_in"}],
+        "outputs": [],
+        "producer": "https://example.com/test",
+    }
+
+
+RULE = {"metric": "quality.overall", "operator": ">=", "threshold": 0.9, "severity": "block", "explanation": "x"}
+UNAUTHENTICATED = (401, {"detail": "Authentication credentials were not provided."})
+
+# endpoint -> caller -> expected status
+GOVERNANCE_MATRIX = {
+    ("get", "/api/v1/versions/{version}/decisions/", None): {
+        "pipeline": 200,
+        "reviewer": 200,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    ("post", "/api/v1/versions/{version}/decisions/", "reject"): {
+        "pipeline": 403,
+        "reviewer": 201,
+        "auditor": 403,
+        "admin": 403,
+        "outsider": 404,
+    },
+    ("get", "/api/v1/versions/{version}/policy-checks/", None): {
+        "pipeline": 200,
+        "reviewer": 200,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    ("post", "/api/v1/versions/{version}/policy-checks/", None): {
+        "pipeline": 201,
+        "reviewer": 201,
+        "auditor": 403,
+        "admin": 201,
+        "outsider": 404,
+    },
+    ("get", "/api/v1/policies/", None): {
+        "pipeline": 200,
+        "reviewer": 200,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    ("post", "/api/v1/policies/", "policy"): {
+        "pipeline": 403,
+        "reviewer": 403,
+        "auditor": 403,
+        "admin": 201,
+        "outsider": 400,
+    },
+    ("get", "/api/v1/audit-events/", None): {
+        "pipeline": 403,
+        "reviewer": 403,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 403,
+    },
+    ("get", "/api/v1/audit/verify/", None): {
+        "pipeline": 403,
+        "reviewer": 403,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 403,
+    },
+    ("post", "/api/v1/sources/{source}/revoke/", "revoke"): {
+        "pipeline": 403,
+        "reviewer": 200,
+        "auditor": 403,
+        "admin": 200,
+        "outsider": 404,
+    },
+    ("patch", "/api/v1/projects/acme/", "project"): {
+        "pipeline": 403,
+        "reviewer": 403,
+        "auditor": 403,
+        "admin": 200,
+        "outsider": 404,
+    },
+    ("post", "/api/v1/lineage", "lineage"): {
+        "pipeline": 201,
+        "reviewer": 400,
+        "auditor": 400,
+        "admin": 400,
+        "outsider": 201,
+    },
+    ("get", "/api/v1/lineage?nodeId=dataset:pg:matrix_in", None): {
+        "pipeline": 200,
+        "reviewer": 200,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    ("get", "/api/v1/column-lineage?nodeId=datasetField:pg:matrix_in:a", None): {
+        "pipeline": 200,
+        "reviewer": 200,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+}
+BODIES = {
+    "reject": {"action": "reject", "comment": "not fit for release"},
+    "policy": {"project": "acme", "name": "Matrix", "rules": [RULE]},
+    "revoke": {"reason": "erasure request"},
+    "project": {"required_approvals": 2},
+    "lineage": _lineage_event(),
+    None: None,
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("method", "template", "body"), list(GOVERNANCE_MATRIX))
+def test_governance_and_lineage_endpoints(world, caller, method, template, body):
+    _pending_with_evidence(world)
+    # The lineage graph has a dataset reported by acme's pipeline (not by the outsider's project).
+    assert _client(world, "pipeline").post("/api/v1/lineage", _lineage_event(), format="json").status_code == 201
+    client = _client(world, caller)
+    url = _url(template, world)
+    payload = BODIES[body]
+    response = (
+        getattr(client, method)(url, payload, format="json") if payload is not None else getattr(client, method)(url)
+    )
+    if caller == "anonymous":
+        assert (response.status_code, response.json()) == UNAUTHENTICATED
+    else:
+        assert response.status_code == GOVERNANCE_MATRIX[(method, template, body)][caller], response.content

@@ -34,15 +34,11 @@ def _readable_version(request, pk) -> DatasetVersion:
 
 def impact_payload(actor: Actor, flagged: list[dict], consumers: list[dict]) -> dict:
     """The downstream impact, limited to what the caller may see (with a count of the rest)."""
-    readable = {
-        p.slug for p in Project.objects.filter(pk__in=project_ids_with(actor=actor, capability=Capability.READ))
-    }
-    visible = [item for item in flagged if item["project"] in readable]
     readable_ids = project_ids_with(actor=actor, capability=Capability.READ)
+    readable = set(Project.objects.filter(pk__in=readable_ids).values_list("slug", flat=True))
+    visible = [item for item in flagged if item["project"] in readable]
     seen_consumers = [
-        {k: v for k, v in c.items() if k != "project_ids"}
-        for c in consumers
-        if set(c.get("project_ids", [])) & readable_ids
+        {k: v for k, v in c.items() if k != "project_id"} for c in consumers if c["project_id"] in readable_ids
     ]
     return {
         "versions": visible,
@@ -135,17 +131,22 @@ class PolicyViewSet(
         )
 
     def _save(self, request, policy=None, partial=False):
-        data = request.data
-        if partial and policy is not None:
-            data = {**serializers.PolicySerializer(policy).data, **data}
-            data = {k: v for k, v in data.items() if k in ("project", "name", "description", "rules")}
-            data["project"] = policy.project.slug if policy.project_id else ""
-            data["rules"] = [
-                {k: r[k] for k in ("metric", "operator", "threshold", "severity", "explanation")} for r in data["rules"]
-            ]
-        serializer = serializers.PolicyInputSerializer(data=data)
+        serializer = serializers.PolicyInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        attrs = serializer.validated_data
+        attrs = dict(serializer.validated_data)
+        if partial and policy is not None:
+            # A PATCH changes what it names and keeps the rest of the current version.
+            current = serializers.PolicySerializer(policy).data
+            attrs.setdefault("project", policy.project.slug)
+            attrs.setdefault("name", policy.name)
+            attrs.setdefault("description", policy.description)
+            attrs.setdefault(
+                "rules",
+                [
+                    {k: r[k] for k in ("metric", "operator", "threshold", "severity", "explanation")}
+                    for r in current["rules"]
+                ],
+            )
         actor = Actor.from_request(request)
         readable = project_ids_with(actor=actor, capability=Capability.READ)
         project = Project.objects.filter(slug=attrs["project"], pk__in=readable).first()

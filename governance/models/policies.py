@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from .accounts import Project
 
+METRIC_KEY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+
 
 class Severity(models.TextChoices):
     BLOCK = "block", "Block: approval impossible"
@@ -71,9 +73,7 @@ class PolicyRule(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     metric = models.CharField(
         max_length=100,
-        validators=[
-            RegexValidator(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", "A dotted metric key such as quality.overall.")
-        ],
+        validators=[RegexValidator(METRIC_KEY_PATTERN, "A dotted metric key such as quality.overall.")],
     )
     operator = models.CharField(max_length=2, choices=Operator.choices)
     threshold = models.FloatField()

@@ -4,6 +4,8 @@ import json
 
 from rest_framework import serializers
 
+from .parsers import NUL_MESSAGE, contains_nul
+
 
 class StrictFieldsMixin:
     """Reject fields the serializer does not know: a typo must not be silently ignored."""
@@ -22,7 +24,7 @@ def decode_json_fields(data, names):
     errors = {}
     for key in data:
         values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
-        if len(values) > 1 and key not in ("file",):
+        if len(values) > 1:
             errors[key] = ["Given more than once."]
             continue
         value = values[-1] if values else None
@@ -31,6 +33,9 @@ def decode_json_fields(data, names):
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
                 errors[key] = [f"Invalid JSON: {exc.msg} at position {exc.pos}."]
+                continue
+            if contains_nul(value):
+                errors[key] = [NUL_MESSAGE]
                 continue
         decoded[key] = value
     if errors:

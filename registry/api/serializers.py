@@ -15,6 +15,7 @@ from ..models.evaluations import Evaluation
 from .fields import StrictFieldsMixin
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+BIGINT_MAX = 2**63 - 1
 
 
 # --- input --------------------------------------------------------------------------------------
@@ -64,8 +65,8 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
         error_messages={"invalid": "Must be a SHA-256: 64 lowercase hexadecimal characters."},
     )
     schema = serializers.JSONField(required=False)
-    row_count = serializers.IntegerField(required=False, min_value=0)
-    byte_count = serializers.IntegerField(required=False, min_value=0)
+    row_count = serializers.IntegerField(required=False, min_value=0, max_value=BIGINT_MAX)
+    byte_count = serializers.IntegerField(required=False, min_value=0, max_value=BIGINT_MAX)
 
     def validate_sources(self, sources):
         identities = [(s["namespace"], s["name"]) for s in sources]
@@ -107,11 +108,19 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["slug", "name", "description", "created_at", "roles"]
+        fields = ["slug", "name", "description", "required_approvals", "created_at", "roles"]
 
     def get_roles(self, project) -> list[str]:
         roles = self.context.get("roles_by_project", {})
         return sorted(roles.get(project.pk, ()))
+
+
+class ProjectUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """PATCH /api/v1/projects/{slug}/ (project admins)."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    required_approvals = serializers.IntegerField(min_value=1, max_value=10, required=False)
 
 
 class GeneratorSerializer(serializers.ModelSerializer):

@@ -18,6 +18,7 @@ from governance.errors import InvalidInput, PayloadTooLarge
 from governance.models import Project
 from governance.roles import Capability
 from governance.selectors import actor_roles, project_ids_with
+from governance.services import project_update
 
 from ..models import (
     Dataset,
@@ -32,7 +33,7 @@ from ..services.evaluations import TableInput, evaluation_report, evaluation_req
 from ..services.intake import RegistrationRequest, register_declared, register_upload, register_uri
 from ..services.registration import GeneratorSpec, SourceSpec
 from ..storage import FORMAT_SUFFIXES, discard, resolve_data_uri, stored_path
-from ..uploads import StagedUpload, StagingUploadHandler
+from ..uploads import MAX_FILES_PER_REQUEST, StagedUpload, StagingUploadHandler
 from . import filters, serializers
 from .fields import decode_json_fields
 
@@ -50,8 +51,8 @@ class ProjectScopedMixin:
         return super().get_queryset().filter(**{f"{self.project_field}__in": readable})
 
 
-class ProjectViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
-    """Projects the caller is a member of, with the caller's roles in each."""
+class ProjectViewSet(ProjectScopedMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Projects the caller is a member of, with the caller's roles in each; project admins change settings."""
 
     project_field = "pk"
     queryset = Project.objects.all()
@@ -59,9 +60,18 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.ProjectFilter
     ordering_fields = ["slug", "created_at"]
     lookup_field = "slug"
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "roles_by_project": actor_roles(actor=self.actor())}
+
+    @extend_schema(request=serializers.ProjectUpdateSerializer, responses=serializers.ProjectSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        project = self.get_object()
+        serializer = serializers.ProjectUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project_update(actor=self.actor(), project=project, **serializer.validated_data)
+        return Response(self.get_serializer(Project.objects.get(pk=project.pk)).data)
 
 
 class DatasetViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
@@ -154,11 +164,7 @@ class VersionViewSet(
         upload = None
         try:
             data = request.data
-            if getattr(django_request, "upload_too_large", False):
-                raise PayloadTooLarge(
-                    f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes",
-                    field="file",
-                )
+            _check_upload_limits(django_request, "file")
             if hasattr(data, "getlist"):
                 data = decode_json_fields(data, {"generator", "sources", "dataset_details", "schema"})
             serializer = serializers.VersionRegisterSerializer(data=data)
@@ -242,11 +248,7 @@ class VersionViewSet(
         try:
             version = self.get_object()
             data = request.data
-            if getattr(django_request, "upload_too_large", False):
-                raise PayloadTooLarge(
-                    f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes",
-                    field="reference",
-                )
+            _check_upload_limits(django_request, "reference")
             if hasattr(data, "getlist"):
                 data = decode_json_fields(data, EVALUATION_JSON_FIELDS)
             serializer = serializers.EvaluationRequestSerializer(data=data)
@@ -263,8 +265,8 @@ class VersionViewSet(
                 )
                 code = status.HTTP_201_CREATED
             else:
-                reference = _table_input(attrs, "reference")
-                holdout = _table_input(attrs, "holdout")
+                reference = _table_input(attrs, "reference", version.dataset.project)
+                holdout = _table_input(attrs, "holdout", version.dataset.project)
                 claimed = [str(t.path) for t in (reference, holdout) if t is not None and t.owned]
                 config = {k: attrs[k] for k in EVALUATION_CONFIG_FIELDS if k in attrs}
                 evaluation = evaluation_request(
@@ -290,7 +292,7 @@ class VersionViewSet(
         if version.stored_file:
             path = stored_path(version.stored_file)
         elif version.storage_uri.startswith("file:"):
-            path = resolve_data_uri(version.storage_uri)
+            path = resolve_data_uri(version.storage_uri, project=version.dataset.project)
         else:
             raise NotFound("the registry does not hold this version's bytes; see storage_uri")
         name = f"{version.dataset.name}-v{version.number}{FORMAT_SUFFIXES.get(version.format, '')}"
@@ -330,6 +332,15 @@ class EvaluationViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):
         return serializers.EvaluationListSerializer if self.action == "list" else serializers.EvaluationSerializer
 
 
+def _check_upload_limits(django_request, field: str) -> None:
+    if getattr(django_request, "upload_too_many_files", False):
+        raise InvalidInput(f"at most {MAX_FILES_PER_REQUEST} files per request", field=field)
+    if getattr(django_request, "upload_too_large", False):
+        raise PayloadTooLarge(
+            f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes", field=field
+        )
+
+
 def _discard_unclaimed(django_request, claimed: list[str]) -> None:
     """Delete staged uploads that no service took ownership of (refused, or sent in an unknown field)."""
     keep = {str(Path(p)) for p in claimed}
@@ -338,7 +349,7 @@ def _discard_unclaimed(django_request, claimed: list[str]) -> None:
             discard(path)
 
 
-def _table_input(attrs: dict, name: str) -> TableInput | None:
+def _table_input(attrs: dict, name: str, project) -> TableInput | None:
     """A real table from a staged upload (owned: deleted after use) or a file:// URI under a data root."""
     if name in attrs:
         staged = attrs[name]
@@ -353,7 +364,7 @@ def _table_input(attrs: dict, name: str) -> TableInput | None:
         )
     uri = attrs.get(f"{name}_uri")
     if uri:
-        path = resolve_data_uri(uri, field=f"{name}_uri")
+        path = resolve_data_uri(uri, project=project, field=f"{name}_uri")
         return TableInput(path=path, owned=False, declared_format=attrs.get(f"{name}_format"), name=path.name)
     return None
 

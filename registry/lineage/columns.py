@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q
 
 from ..models import ColumnLineage, LineageNode, NodeKind
-from .graph import BadNodeId, NodeNotFound, _nodes_by_identity, _split_candidates, visible_to
+from .graph import BadNodeId, NodeNotFound, nodes_by_identity, split_candidates
 
 FieldKey = tuple[str, str, str]  # namespace, dataset, field
 
@@ -19,12 +19,12 @@ def _field_id(key: FieldKey) -> str:
 
 def resolve_field(node_id: str, projects: list[int]) -> FieldKey:
     kind, _, rest = node_id.partition(":")
-    if kind != "datasetField" or rest.count(":") < 2:
+    if "\x00" in node_id or kind != "datasetField" or rest.count(":") < 2:
         raise BadNodeId("expected datasetField:<namespace>:<dataset>:<field>")
     dataset_part, _, field = rest.rpartition(":")
-    candidates = _split_candidates(dataset_part)
-    nodes = {(n.namespace, n.name) for n in _nodes_by_identity(NodeKind.DATASET, candidates, projects)}
-    for namespace, name in _split_candidates(dataset_part):
+    candidates = split_candidates(dataset_part)
+    nodes = {(n.namespace, n.name) for n in nodes_by_identity(NodeKind.DATASET, candidates, projects)}
+    for namespace, name in candidates:
         if (namespace, name) in nodes:
             return namespace, name, field
     raise NodeNotFound(f"no dataset named {dataset_part}")
@@ -34,14 +34,14 @@ def _rows_for_outputs(keys: set[FieldKey], projects: list[int]) -> list[ColumnLi
     condition = Q(pk__in=[])
     for namespace, name, field in keys:
         condition |= Q(dataset__namespace=namespace, dataset__name=name, field=field)
-    return list(ColumnLineage.objects.filter(condition, dataset__in=visible_to(projects)).select_related("dataset"))
+    return list(ColumnLineage.objects.filter(condition, dataset__project_id__in=projects).select_related("dataset"))
 
 
 def _rows_for_inputs(keys: set[FieldKey], projects: list[int]) -> list[ColumnLineage]:
     condition = Q(pk__in=[])
     for namespace, name, field in keys:
         condition |= Q(input_namespace=namespace, input_name=name, input_field=field)
-    return list(ColumnLineage.objects.filter(condition, dataset__in=visible_to(projects)).select_related("dataset"))
+    return list(ColumnLineage.objects.filter(condition, dataset__project_id__in=projects).select_related("dataset"))
 
 
 def column_lineage(
@@ -70,7 +70,7 @@ def column_lineage(
     inputs: dict[FieldKey, list[ColumnLineage]] = defaultdict(list)
     for row in rows.values():
         inputs[(row.dataset.namespace, row.dataset.name, row.field)].append(row)
-    types = _field_types(seen)
+    types = _field_types(seen, projects)
     graph = []
     for key in sorted(seen):
         feeding = sorted(inputs.get(key, []), key=lambda r: (r.input_namespace, r.input_name, r.input_field))
@@ -109,13 +109,13 @@ def column_lineage(
     return {"graph": graph}
 
 
-def _field_types(keys: set[FieldKey]) -> dict[FieldKey, str | None]:
+def _field_types(keys: set[FieldKey], projects: list[int]) -> dict[FieldKey, str | None]:
     datasets = {(k[0], k[1]) for k in keys}
     condition = Q(pk__in=[])
     for namespace, name in datasets:
         condition |= Q(namespace=namespace, name=name)
     types: dict[FieldKey, str | None] = {}
-    for node in LineageNode.objects.filter(condition, kind=NodeKind.DATASET):
+    for node in LineageNode.objects.filter(condition, kind=NodeKind.DATASET, project_id__in=projects):
         for field in (node.facets.get("schema") or {}).get("fields") or []:
             if isinstance(field, dict):
                 types[(node.namespace, node.name, field.get("name"))] = field.get("type")

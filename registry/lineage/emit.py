@@ -17,6 +17,7 @@ from typing import Any
 import attr
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import Dataset, DatasetEvent, InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -249,27 +250,33 @@ def source_revoked(source: SourceDataset) -> None:
     )
 
 
+CLAIM_TIMEOUT = dt.timedelta(minutes=5)
+
+
 def send_outbox(*, limit: int = 200) -> dict[str, int]:
-    """Send pending events oldest first; a failure stays pending with its error and is retried later."""
-    sent = failed = 0
+    """Send pending events oldest first; a failure stays pending with its error and is retried later.
+
+    Rows are claimed in a short transaction and sent outside it: a slow or unreachable lineage backend
+    never holds database locks. A claim older than CLAIM_TIMEOUT (its sender died) is taken over.
+    """
+    now = timezone.now()
     with transaction.atomic():
-        rows = list(
-            LineageOutbox.objects.select_for_update(skip_locked=True)
-            .filter(state=OutboxState.PENDING)
-            .order_by("id")[:limit]
+        claimable = Q(state=OutboxState.PENDING) | Q(state=OutboxState.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
+        rows = list(LineageOutbox.objects.select_for_update(skip_locked=True).filter(claimable).order_by("id")[:limit])
+        LineageOutbox.objects.filter(pk__in=[r.pk for r in rows]).update(state=OutboxState.SENDING, claimed_at=now)
+    sent = failed = 0
+    for row in rows:
+        try:
+            _client().transport.emit(row.event)
+        except Exception as exc:  # any transport failure: keep the event, try again later
+            failed += 1
+            LineageOutbox.objects.filter(pk=row.pk).update(
+                state=OutboxState.PENDING, attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            logger.warning("OpenLineage emission %s failed: %s", row.pk, exc)
+            continue
+        sent += 1
+        LineageOutbox.objects.filter(pk=row.pk).update(
+            state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
         )
-        for row in rows:
-            try:
-                _client().transport.emit(row.event)
-            except Exception as exc:  # any transport failure: keep the event, try again later
-                row.attempts += 1
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                row.save(update_fields=["attempts", "last_error"])
-                failed += 1
-                logger.warning("OpenLineage emission %s failed (attempt %s): %s", row.pk, row.attempts, exc)
-                continue
-            row.state, row.sent_at = OutboxState.SENT, timezone.now()
-            row.attempts += 1
-            row.save(update_fields=["state", "sent_at", "attempts"])
-            sent += 1
     return {"sent": sent, "failed": failed}

@@ -1,5 +1,6 @@
 """Lineage graph queries in Marquez's shape, walked by one recursive CTE (never a query per node).
 
+Every project has its own graph; a caller sees the graphs of their projects, merged by node identity.
 `asOf` and `runId` rebuild the graph from the runs' recorded inputs and outputs as they were at that
 time, with every dataset bound to the version the events named.
 """
@@ -9,127 +10,119 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 from django.db.models import Q
 
-from ..models import (
-    LineageAdjacency,
-    LineageDatasetVersion,
-    LineageNode,
-    LineageNodeProject,
-    LineageRun,
-    LineageRunIO,
-    NodeKind,
-)
+from ..models import LineageAdjacency, LineageDatasetVersion, LineageNode, LineageRun, LineageRunIO, NodeKind
 
 MAX_DEPTH = 100
 
 
 class NodeNotFound(LookupError):
-    """The nodeId names nothing the registry has seen."""
+    """The nodeId names nothing the caller's projects have reported."""
 
 
 class BadNodeId(ValueError):
     """The nodeId is malformed."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Anchor:
-    node: LineageNode
+    """Where a query starts: the node in each of the caller's projects that has it, and optionally a run."""
+
+    nodes: list[LineageNode]
     version: str | None = None
-    run: LineageRun | None = None
+    runs: list[LineageRun] = field(default_factory=list)
 
 
-def _split_candidates(rest: str) -> list[tuple[str, str]]:
+def split_candidates(rest: str) -> list[tuple[str, str]]:
     """Every (namespace, name) a 'namespace:name' string could mean; namespaces may contain ':'."""
     parts = rest.split(":")
     return [(":".join(parts[:i]), ":".join(parts[i:])) for i in range(1, len(parts))]
 
 
-def visible_to(projects: list[int]):
-    """Ids of the nodes reported by events of these projects."""
-    return LineageNodeProject.objects.filter(project_id__in=projects).values("node_id")
-
-
-def resolve_node(node_id: str, projects: list[int]) -> Anchor:
-    """`dataset:<ns>:<name>[#version]`, `job:<ns>:<name>` or `run:<uuid>` to the node it names, if visible."""
-    kind, _, rest = node_id.partition(":")
-    if kind == "run":
-        try:
-            run = LineageRun.objects.select_related("job").get(run_id=uuid.UUID(rest), job__in=visible_to(projects))
-        except (ValueError, LineageRun.DoesNotExist) as exc:
-            raise NodeNotFound(f"no run {rest}") from exc
-        return Anchor(node=run.job, run=run)
-    if kind not in ("dataset", "job") or not rest:
-        raise BadNodeId("expected dataset:<namespace>:<name>, job:<namespace>:<name> or run:<uuid>")
-    rest, _, version = rest.partition("#")
-    candidates = _split_candidates(rest)
-    if not candidates:
-        raise BadNodeId("expected dataset:<namespace>:<name>, job:<namespace>:<name> or run:<uuid>")
-    matches = {(n.namespace, n.name): n for n in _nodes_by_identity(kind.upper(), candidates, projects)}
-    for candidate in candidates:
-        if candidate in matches:
-            return Anchor(node=matches[candidate], version=version or None)
-    raise NodeNotFound(f"no {kind} named {rest}")
-
-
-def _nodes_by_identity(kind: str, candidates: list[tuple[str, str]], projects: list[int]) -> list[LineageNode]:
+def nodes_by_identity(kind: str, candidates: list[tuple[str, str]], projects: list[int]) -> list[LineageNode]:
     condition = Q(pk__in=[])
     for namespace, name in candidates:
         condition |= Q(namespace=namespace, name=name)
-    return list(LineageNode.objects.filter(condition, kind=kind, pk__in=visible_to(projects)))
+    return list(LineageNode.objects.filter(condition, kind=kind, project_id__in=projects))
+
+
+def resolve_node(node_id: str, projects: list[int]) -> Anchor:
+    """`dataset:<ns>:<name>[#version]`, `job:<ns>:<name>` or `run:<uuid>` in the caller's projects."""
+    if "\x00" in node_id:
+        raise BadNodeId("nodeId may not contain NUL characters")
+    kind, _, rest = node_id.partition(":")
+    if kind == "run":
+        try:
+            run_id = uuid.UUID(rest)
+        except ValueError as exc:
+            raise BadNodeId("run:<uuid> needs a UUID") from exc
+        runs = list(LineageRun.objects.select_related("job").filter(run_id=run_id, project_id__in=projects))
+        if not runs:
+            raise NodeNotFound(f"no run {rest}")
+        return Anchor(nodes=[r.job for r in runs], runs=runs)
+    if kind not in ("dataset", "job") or not rest:
+        raise BadNodeId("expected dataset:<namespace>:<name>, job:<namespace>:<name> or run:<uuid>")
+    rest, _, version = rest.partition("#")
+    candidates = split_candidates(rest)
+    if not candidates:
+        raise BadNodeId("expected dataset:<namespace>:<name>, job:<namespace>:<name> or run:<uuid>")
+    found = nodes_by_identity(kind.upper(), candidates, projects)
+    for candidate in candidates:
+        matches = [n for n in found if (n.namespace, n.name) == candidate]
+        if matches:
+            return Anchor(nodes=matches, version=version or None)
+    raise NodeNotFound(f"no {kind} named {rest}")
 
 
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _visible_cte(projects: list[int]) -> tuple[str, list[int]]:
-    marks = ", ".join(["%s"] * len(projects)) or "NULL"
-    sql = f"visible AS (SELECT DISTINCT node_id FROM {_table(LineageNodeProject)} WHERE project_id IN ({marks}))"  # noqa: S608
-    return sql, list(projects)
+def _anchor_sql(starts: list[int]) -> tuple[str, list[int]]:
+    marks = ", ".join(["%s"] * len(starts))
+    # CAST: PostgreSQL types a bare parameter as integer, the node ids are bigint.
+    return f"SELECT CAST(id AS BIGINT), 0 FROM {_table(LineageNode)} WHERE id IN ({marks})", list(starts)  # noqa: S608
 
 
-def _walk_current(start: int, max_hops: int, projects: list[int]) -> dict[int, int]:
-    visible, params = _visible_cte(projects)
+def _walk_current(starts: list[int], max_hops: int) -> dict[int, int]:
+    anchor, params = _anchor_sql(starts)
     sql = f"""
-        WITH RECURSIVE {visible},
-        walk(node_id, hops) AS (
-            SELECT CAST(%s AS BIGINT), 0
+        WITH RECURSIVE walk(node_id, hops) AS (
+            {anchor}
             UNION
             SELECT a.neighbor_id, w.hops + 1
-            FROM walk w
-            JOIN {_table(LineageAdjacency)} a ON a.node_id = w.node_id
-            JOIN visible v ON v.node_id = a.neighbor_id
+            FROM walk w JOIN {_table(LineageAdjacency)} a ON a.node_id = w.node_id
             WHERE w.hops < %s
         )
         SELECT node_id, MIN(hops) FROM walk GROUP BY node_id
     """  # noqa: S608 - table names come from the models, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, start, max_hops])
+        cursor.execute(sql, [*params, max_hops])
         return dict(cursor.fetchall())
 
 
-def _history_ctes(as_of: dt.datetime, run: LineageRun | None) -> tuple[str, list[Any]]:
-    """CTEs selecting, per job, the run whose inputs/outputs were newest at `as_of` (or the given run)."""
-    io, runs = _table(LineageRunIO), _table(LineageRun)
-    params: list[Any] = [as_of]
-    chosen = """
-        SELECT rt.run_id, rt.job_id FROM run_t rt JOIN latest l ON l.job_id = rt.job_id AND l.t = rt.t
-    """
-    if run is not None:
-        chosen += " WHERE rt.job_id <> %s UNION SELECT %s, %s"
-        params += [run.job_id, run.run_id.hex if connection.vendor == "sqlite" else run.run_id, run.job_id]
+def _history_ctes(as_of: dt.datetime, runs: list[LineageRun]) -> tuple[str, list[Any]]:
+    """CTEs selecting, per job, the run whose inputs/outputs were newest at `as_of` (or the given runs)."""
+    io, run_table = _table(LineageRunIO), _table(LineageRun)
+    chosen = "SELECT rt.run_id, rt.job_id FROM run_t rt JOIN latest l ON l.job_id = rt.job_id AND l.t = rt.t"
+    extra: list[Any] = []
+    if runs:
+        jobs = ", ".join(["%s"] * len(runs))
+        pinned = " UNION ".join(["SELECT %s, %s"] * len(runs))
+        chosen += f" WHERE rt.job_id NOT IN ({jobs}) UNION {pinned}"
+        extra = [r.job_id for r in runs] + [value for r in runs for value in (r.pk, r.job_id)]
     sql = f"""
         io_t AS (SELECT run_id, dataset_id, dataset_version_id, direction FROM {io} WHERE event_time <= %s),
         run_t AS (
-            SELECT r.run_id, r.job_id, MAX(x.event_time) AS t
-            FROM {io} x JOIN {runs} r ON r.run_id = x.run_id
-            WHERE x.run_id IN (SELECT run_id FROM io_t) AND x.event_time <= %s
-            GROUP BY r.run_id, r.job_id
+            SELECT r.id AS run_id, r.job_id, MAX(x.event_time) AS t
+            FROM {io} x JOIN {run_table} r ON r.id = x.run_id
+            WHERE x.event_time <= %s
+            GROUP BY r.id, r.job_id
         ),
         latest AS (SELECT job_id, MAX(t) AS t FROM run_t GROUP BY job_id),
         chosen AS ({chosen}),
@@ -139,22 +132,20 @@ def _history_ctes(as_of: dt.datetime, run: LineageRun | None) -> tuple[str, list
             SELECT c.job_id, x.dataset_id FROM io_t x JOIN chosen c ON c.run_id = x.run_id
         )
     """  # noqa: S608
-    return sql, [params[0], as_of, *params[1:]]
+    return sql, [as_of, as_of, *extra]
 
 
 def _walk_history(
-    start: int, max_hops: int, as_of: dt.datetime, run: LineageRun | None, projects: list[int]
-) -> tuple[dict, list]:
-    ctes, params = _history_ctes(as_of, run)
-    visible, visible_params = _visible_cte(projects)
+    starts: list[int], max_hops: int, as_of: dt.datetime, runs: list[LineageRun]
+) -> tuple[dict[int, int], list[tuple]]:
+    ctes, params = _history_ctes(as_of, runs)
+    anchor, anchor_params = _anchor_sql(starts)
     walk_sql = f"""
-        WITH RECURSIVE {ctes}, {visible},
+        WITH RECURSIVE {ctes},
         walk(node_id, hops) AS (
-            SELECT CAST(%s AS BIGINT), 0
+            {anchor}
             UNION
-            SELECT a.neighbor_id, w.hops + 1
-            FROM walk w JOIN adj a ON a.node_id = w.node_id JOIN visible v ON v.node_id = a.neighbor_id
-            WHERE w.hops < %s
+            SELECT a.neighbor_id, w.hops + 1 FROM walk w JOIN adj a ON a.node_id = w.node_id WHERE w.hops < %s
         )
         SELECT node_id, MIN(hops) FROM walk GROUP BY node_id
     """  # noqa: S608
@@ -164,7 +155,7 @@ def _walk_history(
         FROM io_t x JOIN chosen c ON c.run_id = x.run_id
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(walk_sql, [*params, *visible_params, start, max_hops])
+        cursor.execute(walk_sql, [*params, *anchor_params, max_hops])
         reached = dict(cursor.fetchall())
         cursor.execute(io_sql, params)
         io_rows = [row for row in cursor.fetchall() if row[1] in reached and row[2] in reached]
@@ -184,8 +175,8 @@ def _fields(facets: dict) -> list[dict]:
     ]
 
 
-def _dataset_data(node: LineageNode, version: LineageDatasetVersion | None) -> dict[str, Any]:
-    facets = {**node.facets, **(version.facets if version else {})}
+def _dataset_data(node: LineageNode, facets: dict, version: LineageDatasetVersion | None) -> dict[str, Any]:
+    facets = {**facets, **(version.facets if version else {})}
     return {
         "id": {"namespace": node.namespace, "name": node.name},
         "type": "DB_TABLE",
@@ -217,95 +208,20 @@ def _run_data(run: LineageRun | None) -> dict[str, Any] | None:
     }
 
 
-def _job_data(node: LineageNode, inputs: list, outputs: list, run: LineageRun | None) -> dict[str, Any]:
+def _job_data(node: LineageNode, facets: dict, inputs: list[dict], outputs: list[dict], run) -> dict[str, Any]:
     return {
         "id": {"namespace": node.namespace, "name": node.name},
         "type": "BATCH",
         "name": node.name,
         "simpleName": node.name.rsplit(".", 1)[-1],
         "namespace": node.namespace,
-        "inputs": [{"namespace": d.namespace, "name": d.name} for d in inputs],
-        "outputs": [{"namespace": d.namespace, "name": d.name} for d in outputs],
+        "inputs": inputs,
+        "outputs": outputs,
         "latestRun": _run_data(run),
-        "facets": node.facets,
+        "facets": facets,
         "createdAt": _iso(node.created_at),
         "updatedAt": _iso(node.updated_at),
     }
-
-
-def lineage_graph(
-    node_id: str,
-    *,
-    projects: list[int],
-    depth: int = 20,
-    as_of: dt.datetime | None = None,
-    run_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """The graph around a node, `depth` jobs away in both directions, within the given projects' nodes."""
-    anchor = resolve_node(node_id, projects)
-    if run_id is not None and anchor.run is None:
-        anchor = Anchor(node=anchor.node, version=anchor.version, run=resolve_node(f"run:{run_id}", projects).run)
-    start = anchor.node.pk
-    max_hops = 2 * min(max(depth, 0), MAX_DEPTH)
-    historical = as_of is not None or anchor.run is not None
-    if historical:
-        when = as_of or anchor.run.last_event_time
-        reached, io_rows = _walk_history(start, max_hops, when, anchor.run, projects)
-        edges = [(d, j) if direction == "in" else (j, d) for _, j, d, _, direction in io_rows]
-        bound = {d: v for _, _, d, v, _ in io_rows if v is not None}
-        # SQLite hands UUIDs back as hex text from raw SQL; PostgreSQL as UUIDs.
-        runs = {j: uuid.UUID(str(r)) for r, j, _, _, _ in io_rows}
-    else:
-        reached = _walk_current(start, max_hops, projects)
-        edges = list(
-            LineageAdjacency.objects.filter(node_id__in=reached, neighbor_id__in=reached, direction="out").values_list(
-                "node_id", "neighbor_id"
-            )
-        )
-        bound, runs = {}, {}
-    nodes = {
-        n.pk: n for n in LineageNode.objects.filter(pk__in=reached).select_related("current_version", "latest_run")
-    }
-    versions = {v.pk: v for v in LineageDatasetVersion.objects.filter(pk__in=set(bound.values()))}
-    if anchor.version and anchor.node.kind == NodeKind.DATASET:
-        pinned = anchor.node.versions.filter(version=anchor.version).first()
-        if pinned is not None:
-            versions[pinned.pk] = pinned
-            bound[anchor.node.pk] = pinned.pk
-    run_rows = {r.pk: r for r in LineageRun.objects.filter(run_id__in=set(runs.values()))} if runs else {}
-    out_edges, in_edges = defaultdict(list), defaultdict(list)
-    for origin, destination in edges:
-        out_edges[origin].append(destination)
-        in_edges[destination].append(origin)
-    graph = []
-    if historical:
-        unbound = [pk for pk, n in nodes.items() if n.kind == NodeKind.DATASET and pk not in bound]
-        for version in _versions_as_of(unbound, when):
-            versions[version.pk] = version
-            bound[version.dataset_id] = version.pk
-    for pk, node in nodes.items():
-        if node.kind == NodeKind.DATASET:
-            version = versions.get(bound[pk]) if pk in bound else (None if historical else node.current_version)
-            data = _dataset_data(node, version)
-        else:
-            inputs = [nodes[i] for i in in_edges[pk]]
-            outputs = [nodes[o] for o in out_edges[pk]]
-            run = run_rows.get(runs.get(pk)) if historical else node.latest_run
-            data = _job_data(node, sorted(inputs, key=_key), sorted(outputs, key=_key), run)
-        graph.append(
-            {
-                "id": node.node_id,
-                "type": node.kind,
-                "data": data,
-                "inEdges": [{"origin": nodes[o].node_id, "destination": node.node_id} for o in in_edges[pk]],
-                "outEdges": [{"origin": node.node_id, "destination": nodes[d].node_id} for d in out_edges[pk]],
-            }
-        )
-    for item in graph:
-        item["inEdges"].sort(key=lambda e: e["origin"])
-        item["outEdges"].sort(key=lambda e: e["destination"])
-    graph.sort(key=lambda item: item["id"])
-    return {"graph": graph}
 
 
 def _versions_as_of(dataset_ids: list[int], when: dt.datetime) -> list[LineageDatasetVersion]:
@@ -319,5 +235,97 @@ def _versions_as_of(dataset_ids: list[int], when: dt.datetime) -> list[LineageDa
     return list(latest.values())
 
 
-def _key(node: LineageNode) -> tuple[str, str]:
-    return node.namespace, node.name
+def lineage_graph(
+    node_id: str,
+    *,
+    projects: list[int],
+    depth: int = 20,
+    as_of: dt.datetime | None = None,
+    run_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The graph around a node, `depth` jobs away in both directions, in the given projects, sorted by id."""
+    anchor = resolve_node(node_id, projects)
+    if run_id is not None and not anchor.runs:
+        anchor.runs = resolve_node(f"run:{run_id}", projects).runs
+    starts = [n.pk for n in anchor.nodes]
+    max_hops = 2 * min(max(depth, 0), MAX_DEPTH)
+    historical = as_of is not None or bool(anchor.runs)
+    bound: dict[int, int] = {}
+    runs: dict[int, int] = {}
+    when = as_of or (max(r.last_event_time for r in anchor.runs) if anchor.runs else None)
+    if historical:
+        reached, io_rows = _walk_history(starts, max_hops, when, anchor.runs)
+        edges = [(d, j) if direction == "in" else (j, d) for _, j, d, _, direction in io_rows]
+        bound = {d: v for _, _, d, v, _ in io_rows if v is not None}
+        runs = {j: r for r, j, _, _, _ in io_rows}
+    else:
+        reached = _walk_current(starts, max_hops)
+        edges = list(
+            LineageAdjacency.objects.filter(node_id__in=reached, neighbor_id__in=reached, direction="out").values_list(
+                "node_id", "neighbor_id"
+            )
+        )
+    nodes = {
+        n.pk: n for n in LineageNode.objects.filter(pk__in=reached).select_related("current_version", "latest_run")
+    }
+    versions = {v.pk: v for v in LineageDatasetVersion.objects.filter(pk__in=set(bound.values()))}
+    if anchor.version:
+        for pinned in LineageDatasetVersion.objects.filter(dataset__in=anchor.nodes, version=anchor.version):
+            versions[pinned.pk] = pinned
+            bound[pinned.dataset_id] = pinned.pk
+    if historical:
+        unbound = [pk for pk, n in nodes.items() if n.kind == NodeKind.DATASET and pk not in bound]
+        for version in _versions_as_of(unbound, when):
+            versions[version.pk] = version
+            bound[version.dataset_id] = version.pk
+    run_rows = {r.pk: r for r in LineageRun.objects.filter(pk__in=set(runs.values()))} if runs else {}
+    return {"graph": _merged(nodes, edges, bound, versions, runs, run_rows, historical)}
+
+
+def _merged(nodes, edges, bound, versions, runs, run_rows, historical) -> list[dict[str, Any]]:
+    """One entry per node identity: the same dataset reported by two of the caller's projects is one node."""
+    groups: dict[str, list[LineageNode]] = defaultdict(list)
+    identity: dict[str, dict[str, str]] = {}
+    for node in nodes.values():
+        groups[node.node_id].append(node)
+        identity[node.node_id] = {"namespace": node.namespace, "name": node.name}
+    out_edges: dict[str, set[str]] = defaultdict(set)
+    in_edges: dict[str, set[str]] = defaultdict(set)
+    for origin, destination in edges:
+        out_edges[nodes[origin].node_id].add(nodes[destination].node_id)
+        in_edges[nodes[destination].node_id].add(nodes[origin].node_id)
+    graph = []
+    for ident, members in groups.items():
+        members.sort(key=lambda n: n.updated_at)
+        primary = members[-1]
+        facets: dict = {}
+        for member in members:
+            facets.update(member.facets)
+        if primary.kind == NodeKind.DATASET:
+            candidates = [versions.get(bound[m.pk]) if m.pk in bound else None for m in members]
+            if not historical:
+                candidates = [c or m.current_version for c, m in zip(candidates, members, strict=True)]
+            found = [c for c in candidates if c is not None]
+            version = max(found, key=lambda v: v.event_time) if found else None
+            data = _dataset_data(primary, facets, version)
+        else:
+            if historical:
+                member_runs = [run_rows.get(runs.get(m.pk)) for m in members]
+            else:
+                member_runs = [m.latest_run for m in members]
+            member_runs = [r for r in member_runs if r is not None]
+            run = max(member_runs, key=lambda r: r.last_event_time) if member_runs else None
+            inputs = [identity[i] for i in sorted(in_edges[ident])]
+            outputs = [identity[o] for o in sorted(out_edges[ident])]
+            data = _job_data(primary, facets, inputs, outputs, run)
+        graph.append(
+            {
+                "id": ident,
+                "type": primary.kind,
+                "data": data,
+                "inEdges": [{"origin": o, "destination": ident} for o in sorted(in_edges[ident])],
+                "outEdges": [{"origin": ident, "destination": d} for d in sorted(out_edges[ident])],
+            }
+        )
+    graph.sort(key=lambda item: item["id"])
+    return graph

@@ -17,7 +17,6 @@ from ..models import (
     LineageAdjacency,
     LineageDatasetVersion,
     LineageNode,
-    LineageNodeProject,
     LineageRun,
     LineageRunIO,
     NodeKind,
@@ -57,7 +56,8 @@ def _maybe_time(value) -> dt.datetime | None:
 class GraphWriter:
     """Applies events to in-memory copies of the rows they touch; `flush()` writes everything."""
 
-    def __init__(self, events: list[ParsedEvent]):
+    def __init__(self, project, events: list[ParsedEvent]):
+        self.project = project
         self.events = sorted(events, key=lambda e: e.event_time)
         self.nodes: dict[NodeKey, LineageNode] = {}
         self.dirty_nodes: set[NodeKey] = set()
@@ -95,7 +95,12 @@ class GraphWriter:
             LineageNode.objects.bulk_create(
                 [
                     LineageNode(
-                        kind=k[0], namespace=k[1], name=k[2], created_at=first_seen[k], updated_at=first_seen[k]
+                        project=self.project,
+                        kind=k[0],
+                        namespace=k[1],
+                        name=k[2],
+                        created_at=first_seen[k],
+                        updated_at=first_seen[k],
                     )
                     for k in missing
                 ],
@@ -103,7 +108,10 @@ class GraphWriter:
             )
             self._fetch_nodes(set(missing))
         run_ids = {e.run_id for e in self.events if e.run_id is not None}
-        self.runs = {r.run_id: r for r in LineageRun.objects.filter(run_id__in=run_ids).select_related("job")}
+        self.runs = {
+            r.run_id: r
+            for r in LineageRun.objects.filter(project=self.project, run_id__in=run_ids).select_related("job")
+        }
         self._fetch_versions()
         for node in self.nodes.values():
             if node.current_version is not None:
@@ -154,7 +162,9 @@ class GraphWriter:
             condition |= Q(kind=kind, namespace__in=namespaces, name__in=names)
         # Locked in primary-key order: concurrent batches touching the same nodes queue instead of losing
         # each other's facets, and cannot deadlock.
-        locked = LineageNode.objects.filter(condition).select_for_update(of=("self",)).order_by("pk")
+        locked = (
+            LineageNode.objects.filter(condition, project=self.project).select_for_update(of=("self",)).order_by("pk")
+        )
         for node in locked.select_related("current_version", "latest_run"):
             key = (node.kind, node.namespace, node.name)
             if key in keys:
@@ -170,7 +180,7 @@ class GraphWriter:
             self.dirty_nodes.add(key)
         return node
 
-    def _version(self, key: NodeKey, version: str, when: dt.datetime, facets: dict, run_id=None) -> tuple:
+    def _version(self, key: NodeKey, version: str, when: dt.datetime, facets: dict, run=None) -> tuple:
         vkey = (key, version)
         row = self.versions.get(vkey)
         if row is None:
@@ -178,8 +188,8 @@ class GraphWriter:
             self.new_versions.append(vkey)
             self.versions[vkey] = row
         row.facets = merge_facets(row.facets, facets)
-        if run_id is not None and row.run_id is None:
-            row.run_id = run_id
+        if run is not None and row.run_id is None:
+            row.run = run
         current = self.current.get(key)
         if current is None or current[1] <= row.event_time:
             self.current[key] = (version, row.event_time)
@@ -208,7 +218,12 @@ class GraphWriter:
         when = event.event_time
         if run is None:
             run = LineageRun(
-                run_id=event.run_id, job=self.nodes[job_key], first_event_time=when, last_event_time=when, facets={}
+                project=self.project,
+                run_id=event.run_id,
+                job=self.nodes[job_key],
+                first_event_time=when,
+                last_event_time=when,
+                facets={},
             )
             self.runs[event.run_id] = run
             self.new_runs.add(event.run_id)
@@ -255,9 +270,7 @@ class GraphWriter:
                 key = (NodeKind.DATASET, ref.namespace, ref.name)
                 self._touch(key, when, ref.facets)
                 if direction == "out":
-                    vkey = self._version(
-                        key, ref.version or derived_version(ref, event.run_id), when, ref.facets, run.run_id
-                    )
+                    vkey = self._version(key, ref.version or derived_version(ref, event.run_id), when, ref.facets, run)
                     self._columns(key, ref.facets, when)
                 elif ref.version:
                     vkey = self._version(key, ref.version, when, ref.facets)
@@ -268,8 +281,7 @@ class GraphWriter:
             run.last_io_time = max(filter(None, [run.last_io_time, when]))
             self.jobs_with_new_io.add(job_key)
         job = self.nodes[job_key]
-        latest_id = self.latest_run.get(job_key, job.latest_run_id)
-        latest_run = self.runs.get(latest_id) or (job.latest_run if job.latest_run_id == latest_id else None)
+        latest_run = self.runs[self.latest_run[job_key]] if job_key in self.latest_run else job.latest_run
         if latest_run is None or latest_run.run_id == run.run_id or run.last_event_time >= latest_run.last_event_time:
             self.latest_run[job_key] = run.run_id
             self.dirty_nodes.add(job_key)
@@ -318,7 +330,7 @@ class GraphWriter:
         if new_runs:
             # A run's START and COMPLETE may arrive in parallel requests: the later write wins.
             LineageRun.objects.bulk_create(
-                new_runs, update_conflicts=True, unique_fields=["run_id"], update_fields=run_fields
+                new_runs, update_conflicts=True, unique_fields=["project", "run_id"], update_fields=run_fields
             )
         if old_runs:
             LineageRun.objects.bulk_update(old_runs, run_fields)
@@ -336,7 +348,7 @@ class GraphWriter:
             LineageRunIO.objects.bulk_create(
                 [
                     LineageRunIO(
-                        run_id=run_id,
+                        run=self.runs[run_id],
                         dataset=self.nodes[key],
                         direction=direction,
                         dataset_version=self.versions[vkey] if vkey else None,
@@ -405,7 +417,7 @@ class GraphWriter:
             for job in jobs:
                 run = newest.get(job.pk)
                 if run is not None:
-                    edges[self._key(job)] = by_run[run.run_id]
+                    edges[self._key(job)] = by_run[run.pk]
         for job_key, (inputs, outputs) in self.static_edges.items():
             edges.setdefault(job_key, ([self.nodes[k] for k in inputs], [self.nodes[k] for k in outputs]))
         if not edges:
@@ -426,11 +438,3 @@ class GraphWriter:
                     LineageAdjacency(node=dataset, neighbor=job, direction="in", job=job),
                 ]
         LineageAdjacency.objects.bulk_create(rows, ignore_conflicts=True)
-
-
-def record_visibility(node_ids: set[int], project) -> None:
-    """Remember which project reported which nodes: callers see only their projects' part of the graph."""
-    if project is not None and node_ids:
-        LineageNodeProject.objects.bulk_create(
-            [LineageNodeProject(node_id=pk, project=project) for pk in node_ids], ignore_conflicts=True
-        )

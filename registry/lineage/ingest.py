@@ -16,7 +16,7 @@ from governance.context import Actor
 from governance.models import Project
 
 from ..models import LineageEvent
-from .graph_writer import GraphWriter, record_visibility
+from .graph_writer import GraphWriter
 from .registry_link import register_from_event
 from .validation import ParsedEvent
 
@@ -28,7 +28,7 @@ class IngestResult:
     registered: list[str] = field(default_factory=list)
 
 
-def ingest_events(*, actor: Actor, project: Project | None, events: list[ParsedEvent]) -> IngestResult:
+def ingest_events(*, actor: Actor, project: Project, events: list[ParsedEvent]) -> IngestResult:
     """Store new events and fold them into the graph, all in one transaction."""
     result = IngestResult()
     with transaction.atomic():
@@ -65,8 +65,7 @@ def ingest_events(*, actor: Actor, project: Project | None, events: list[ParsedE
             ignore_conflicts=True,
         )
         result.stored = len(created)
-        touched = GraphWriter(list(fresh.values())).apply()
-        record_visibility(touched, project)
+        GraphWriter(project, list(fresh.values())).apply()
         # In the same transaction: a refused registration stores nothing, so the client's retry is not
         # mistaken for a duplicate.
         for event in sorted(fresh.values(), key=lambda e: e.event_time):

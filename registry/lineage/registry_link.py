@@ -11,8 +11,9 @@ from governance.context import Actor
 from governance.errors import DomainError
 from governance.models import Project
 
+from ..evaluation.io import FORMATS
 from ..services.intake import RegistrationRequest, register_declared, register_uri
-from ..services.registration import GeneratorSpec, SourceSpec
+from ..services.registration import GeneratorSpec, SourceSpec, version_link_lineage_run
 from .facets import CONTENT_FACET, GENERATOR_FACET
 from .validation import DatasetRef, LineageEventError, ParsedEvent
 
@@ -35,6 +36,12 @@ def _generator(facet: Any, path: str) -> GeneratorSpec:
     name = facet.get("name")
     if not isinstance(name, str) or not name.strip():
         raise LineageEventError(f"{path}.name", "is required (the generator's implementation)")
+    if len(name) > 200:
+        raise LineageEventError(f"{path}.name", "is longer than 200 characters")
+    for key, limit in (("version", 100), ("codeVersion", 255), ("dataset", 200)):
+        value = facet.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise LineageEventError(f"{path}.{key}", f"must be a string of at most {limit} characters")
     parameters = facet.get("parameters", {})
     if not isinstance(parameters, dict):
         raise LineageEventError(f"{path}.parameters", "must be an object")
@@ -80,6 +87,9 @@ def register_from_event(*, actor: Actor, project: Project | None, event: ParsedE
         raise LineageEventError(
             "project", "registering a synthetic output needs a project: use a project-bound token or ?project=<slug>"
         )
+    for index, ref in enumerate(event.inputs):
+        if len(ref.namespace) > 255 or len(ref.name) > 500:
+            raise LineageEventError(f"inputs[{index}].name", "a source dataset's name is longer than 500 characters")
     sources = [SourceSpec(ref.namespace, ref.name, ref.version or "") for ref in event.inputs]
     versions = []
     for index, ref, generator_facet, content in wanted:
@@ -90,6 +100,7 @@ def register_from_event(*, actor: Actor, project: Project | None, event: ParsedE
             generator=_generator(generator_facet, f"{path}.{GENERATOR_FACET}"),
             sources=sources,
             code_version=_code_version(event, generator_facet),
+            lineage_run_id=event.run_id,
             dataset_defaults={
                 "description": f"Registered from OpenLineage output {ref.namespace}:{ref.name}",
                 "lineage_namespace": ref.namespace,
@@ -103,14 +114,37 @@ def register_from_event(*, actor: Actor, project: Project | None, event: ParsedE
             raise LineageEventError(field, exc.reason) from exc
         version = outcome.result.version if outcome.result else None
         if version is not None and version.lineage_run_id is None:
-            version.lineage_run_id = event.run_id
-            version.save(update_fields=["lineage_run_id"])
+            version_link_lineage_run(actor=actor, version=version, run_id=event.run_id)
         if version is not None:
             versions.append(str(version.pk))
     return versions
 
 
+def _check_content(content: dict, path: str) -> None:
+    """The content facet's fields against its published JSON Schema (types and sizes)."""
+    rules = {
+        "fingerprint": lambda v: isinstance(v, str) and len(v) == 64,
+        "schema": lambda v: isinstance(v, list),
+        "rowCount": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63,
+        "byteCount": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63),
+        "storageUri": lambda v: isinstance(v, str) and len(v) <= 2000,
+        "format": lambda v: v in FORMATS,
+    }
+    reasons = {
+        "fingerprint": "must be a SHA-256: 64 hexadecimal characters",
+        "schema": "must be a list of {name, dtype, sdtype?}",
+        "rowCount": "must be a non-negative integer",
+        "byteCount": "must be a non-negative integer",
+        "storageUri": "must be a string of at most 2000 characters",
+        "format": f"must be one of {', '.join(FORMATS)}",
+    }
+    for key, valid in rules.items():
+        if key in content and content[key] not in (None, "") and not valid(content[key]):
+            raise LineageEventError(f"{path}.{key}", reasons[key])
+
+
 def _register(actor: Actor, request: RegistrationRequest, ref: DatasetRef, content: dict, path: str):
+    _check_content(content, path)
     uri = content.get("storageUri") or (f"file://{ref.name}" if ref.namespace == "file" else "")
     if isinstance(uri, str) and uri.startswith("file:"):
         return register_uri(
@@ -127,8 +161,6 @@ def _register(actor: Actor, request: RegistrationRequest, ref: DatasetRef, conte
             "is required: declare fingerprint, schema and rowCount, or give a file:// storageUri under a data root",
         )
     row_count = content["rowCount"]
-    if isinstance(row_count, bool) or not isinstance(row_count, int) or row_count < 0:
-        raise LineageEventError(f"{path}.rowCount", "must be a non-negative integer")
     return register_declared(
         actor=actor,
         request=request,

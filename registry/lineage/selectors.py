@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from ..models import LineageAdjacency, LineageNode, LineageNodeProject, NodeKind
+from ..models import LineageAdjacency, LineageNode, NodeKind
 
 
 def consumers_of(identities: list[tuple[str, str]]) -> list[dict]:
-    """Jobs that, according to ingested OpenLineage events, read any of these datasets now."""
+    """Jobs that, according to ingested OpenLineage events of any project, read any of these datasets now.
+
+    Each entry names its project, so callers can show only what the reader may see.
+    """
     condition = Q(pk__in=[])
     for namespace, name in set(identities):
         condition |= Q(namespace=namespace, name=name)
@@ -19,10 +22,14 @@ def consumers_of(identities: list[tuple[str, str]]) -> list[dict]:
         job = edge.neighbor
         entry = jobs.setdefault(
             job.pk,
-            {"type": "job", "id": job.node_id, "namespace": job.namespace, "name": job.name, "reads": []},
+            {
+                "type": "job",
+                "id": job.node_id,
+                "namespace": job.namespace,
+                "name": job.name,
+                "reads": [],
+                "project_id": job.project_id,
+            },
         )
         entry["reads"].append(edge.node.node_id)
-    projects = LineageNodeProject.objects.filter(node_id__in=jobs).values_list("node_id", "project_id")
-    for node_id, project_id in projects:
-        jobs[node_id].setdefault("project_ids", []).append(project_id)
-    return sorted(jobs.values(), key=lambda j: j["id"])
+    return sorted(jobs.values(), key=lambda j: (j["id"], j["project_id"]))

@@ -79,10 +79,16 @@ def canonical_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _text(obj: dict, key: str, path: str) -> str:
+# Column sizes of the lineage tables: longer values are refused with a 422, not a database error.
+MAX_NAMESPACE, MAX_NAME, MAX_VERSION = 255, 1000, 255
+
+
+def _text(obj: dict, key: str, path: str, max_length: int | None = None) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
         raise LineageEventError(path, "is required (a non-empty string)")
+    if max_length is not None and len(value) > max_length:
+        raise LineageEventError(path, f"is longer than {max_length} characters")
     return value
 
 
@@ -117,15 +123,18 @@ def _datasets(items: Any, path: str) -> list[DatasetRef]:
         item_path = f"{path}[{index}]"
         if not isinstance(item, dict):
             raise LineageEventError(item_path, "must be an object")
-        refs.append(
-            DatasetRef(
-                namespace=_text(item, "namespace", f"{item_path}.namespace"),
-                name=_text(item, "name", f"{item_path}.name"),
-                facets=_object(item, "facets", f"{item_path}.facets", required=False),
-                input_facets=_object(item, "inputFacets", f"{item_path}.inputFacets", required=False),
-                output_facets=_object(item, "outputFacets", f"{item_path}.outputFacets", required=False),
-            )
+        ref = DatasetRef(
+            namespace=_text(item, "namespace", f"{item_path}.namespace", MAX_NAMESPACE),
+            name=_text(item, "name", f"{item_path}.name", MAX_NAME),
+            facets=_object(item, "facets", f"{item_path}.facets", required=False),
+            input_facets=_object(item, "inputFacets", f"{item_path}.inputFacets", required=False),
+            output_facets=_object(item, "outputFacets", f"{item_path}.outputFacets", required=False),
         )
+        if ref.version is not None and len(ref.version) > MAX_VERSION:
+            raise LineageEventError(
+                f"{item_path}.facets.version.datasetVersion", f"is longer than {MAX_VERSION} characters"
+            )
+        refs.append(ref)
     return refs
 
 
@@ -149,8 +158,8 @@ def parse_event(payload: Any) -> ParsedEvent:
         return ParsedEvent(**common, dataset=dataset)
     job = _object(payload, "job", "job")
     job_fields = {
-        "job_namespace": _text(job, "namespace", "job.namespace"),
-        "job_name": _text(job, "name", "job.name"),
+        "job_namespace": _text(job, "namespace", "job.namespace", MAX_NAMESPACE),
+        "job_name": _text(job, "name", "job.name", MAX_NAME),
         "job_facets": _object(job, "facets", "job.facets", required=False),
         "inputs": _datasets(payload.get("inputs"), "inputs"),
         "outputs": _datasets(payload.get("outputs"), "outputs"),

@@ -23,6 +23,7 @@ from governance.models import Project
 from governance.roles import Capability
 from governance.selectors import project_ids_with
 
+from ..api.parsers import NUL_MESSAGE, contains_nul
 from .columns import column_lineage
 from .facets import SCHEMAS
 from .graph import BadNodeId, NodeNotFound, lineage_graph
@@ -53,9 +54,12 @@ def _body_json(request):
         except zlib.error as exc:
             raise ParseError(f"the body is not valid gzip: {exc}") from exc
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"the body is not valid JSON: {exc}") from exc
+    if contains_nul(data):
+        raise ParseError(NUL_MESSAGE)
+    return data
 
 
 def ingest_project(actor: Actor, request) -> Project | None:

@@ -23,7 +23,7 @@ class LineageEvent(models.Model):
     producer = models.CharField(max_length=2000)
     schema_url = models.CharField(max_length=2000, blank=True)
     payload = models.JSONField()
-    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
     received_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -39,8 +39,12 @@ class NodeKind(models.TextChoices):
 
 
 class LineageNode(models.Model):
-    """A dataset or a job, by OpenLineage identity, with its facets merged across events."""
+    """A dataset or a job, by OpenLineage identity within one project, with its facets merged across events.
 
+    Each project has its own graph: what one team reports can neither show up in nor change another's.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=8, choices=NodeKind.choices)
     namespace = models.CharField(max_length=255)
     name = models.CharField(max_length=1000)
@@ -54,7 +58,9 @@ class LineageNode(models.Model):
 
     class Meta:
         ordering = ["kind", "namespace", "name"]
-        constraints = [models.UniqueConstraint(fields=["kind", "namespace", "name"], name="lineage_node_identity")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind", "namespace", "name"], name="lineage_node_identity")
+        ]
 
     def __str__(self) -> str:
         return self.node_id
@@ -67,7 +73,8 @@ class LineageNode(models.Model):
 class LineageRun(models.Model):
     """A run of a job: its state and times, from all of its events."""
 
-    run_id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    run_id = models.UUIDField(default=uuid.uuid4)
     job = models.ForeignKey(LineageNode, on_delete=models.CASCADE, related_name="runs")
     state = models.CharField(max_length=16, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -82,6 +89,7 @@ class LineageRun(models.Model):
 
     class Meta:
         ordering = ["-last_event_time"]
+        constraints = [models.UniqueConstraint(fields=["project", "run_id"], name="lineage_run_identity")]
 
     def __str__(self) -> str:
         return f"run {self.run_id} of {self.job}"
@@ -170,6 +178,7 @@ class ColumnLineage(models.Model):
 
 class OutboxState(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
 
 
@@ -181,6 +190,7 @@ class LineageOutbox(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -188,16 +198,3 @@ class LineageOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"outbox {self.pk} ({self.state})"
-
-
-class LineageNodeProject(models.Model):
-    """A project whose events mentioned a node: the graph a caller sees is limited to their projects' nodes."""
-
-    node = models.ForeignKey(LineageNode, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "node"], name="lineage_node_project_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.node_id} in {self.project_id}"

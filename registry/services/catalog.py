@@ -7,10 +7,10 @@ from typing import Any
 from governance.audit import audited_atomic, record_event
 from governance.context import Actor
 from governance.errors import InvalidInput
+from governance.permissions import require_capability
 from governance.roles import Capability
 
 from ..models import SourceDataset
-from .registration import require_capability
 
 SOURCE_EDITABLE = ("description", "contains_personal_data", "legal_basis", "owner", "license", "fingerprint")
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from governance.audit import audited_atomic, record_event
@@ -26,10 +22,9 @@ from ..lineage import emit
 from ..models.evaluations import Evaluation
 from ..models.jobs import JobState
 from ..storage import discard, resolve_data_uri, stored_path
+from .job_support import MAX_ATTEMPTS, actor_for, heartbeat
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
-HEARTBEAT_SECONDS = 30
 
 
 def _claim(evaluation_id: str) -> Evaluation | None:
@@ -52,38 +47,6 @@ def _claim(evaluation_id: str) -> Evaluation | None:
         return evaluation
 
 
-def _actor_for(evaluation: Evaluation) -> Actor:
-    user = get_user_model().objects.get(pk=evaluation.requested_by_id)
-    return Actor(user=user, via=f"{evaluation.requested_via} (worker)"[:64], request_id=evaluation.request_id)
-
-
-@contextlib.contextmanager
-def _heartbeat(evaluation_id) -> Iterator[None]:
-    """Refresh heartbeat_at from a side thread while the engine works, so the reaper can tell dead from slow."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(HEARTBEAT_SECONDS):
-                try:
-                    Evaluation.objects.filter(pk=evaluation_id, state=JobState.RUNNING).update(
-                        heartbeat_at=timezone.now()
-                    )
-                except DatabaseError:
-                    # A missed beat only matters if they all fail; the reaper waits several intervals.
-                    logger.warning("heartbeat of evaluation %s failed", evaluation_id, exc_info=True)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{evaluation_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 def _progress(evaluation_id):
     def report(percent: int, step: str) -> None:
         Evaluation.objects.filter(pk=evaluation_id, state=JobState.RUNNING).update(
@@ -95,7 +58,10 @@ def _progress(evaluation_id):
 
 def _synthetic_table(evaluation: Evaluation) -> pd.DataFrame:
     version = evaluation.version
-    path = stored_path(version.stored_file) if version.stored_file else resolve_data_uri(version.storage_uri)
+    if version.stored_file:
+        path = stored_path(version.stored_file)
+    else:
+        path = resolve_data_uri(version.storage_uri, project=version.dataset.project, field="version")
     if sha256_file(path).sha256 != version.fingerprint:
         raise InvalidInput("the version's bytes changed since registration (fingerprint mismatch)", field="version")
     return _read(path, "version")
@@ -129,6 +95,8 @@ def _finish(evaluation: Evaluation, actor: Actor, *, outcome: dict[str, Any] | N
         fields["reference_fingerprint"] = _fingerprint(evaluation.reference_path)
     if evaluation.holdout_path and not evaluation.holdout_fingerprint:
         fields["holdout_fingerprint"] = _fingerprint(evaluation.holdout_path)
+    if outcome is not None:
+        _add_reference_provenance(evaluation, outcome, fields.get("reference_fingerprint"))
     with audited_atomic():
         fields.update(finished_at=timezone.now(), progress=100 if outcome else 0)
         if outcome is not None:
@@ -167,6 +135,24 @@ def _finish(evaluation: Evaluation, actor: Actor, *, outcome: dict[str, Any] | N
     _forget_real_data(evaluation)
 
 
+def _add_reference_provenance(evaluation: Evaluation, outcome: dict[str, Any], computed: str | None) -> None:
+    """Was the reference the registry evaluated against the real data the version names as its source?
+
+    A pipeline chooses the reference it sends; when sources declare their fingerprint, the verdict says
+    whether the evidence describes the data the generator learned from. No declared fingerprint: no metric.
+    """
+    reference = computed or evaluation.reference_fingerprint
+    declared = sorted({s.fingerprint for s in evaluation.version.sources.all() if s.fingerprint})
+    section = {"reference_fingerprint": reference, "declared_source_fingerprints": declared}
+    if declared:
+        matches = reference in declared
+        outcome["metrics"]["evidence.reference_is_declared_source"] = int(matches)
+        section["matches"] = matches
+    else:
+        section["skipped"] = "no source of this version declares a fingerprint"
+    outcome["results"]["provenance"] = section
+
+
 def _forget_real_data(evaluation: Evaluation) -> None:
     """Delete the real data once the run is over; only fingerprints stay (unless configured otherwise)."""
     from django.conf import settings
@@ -179,7 +165,7 @@ def _forget_real_data(evaluation: Evaluation) -> None:
 
 def evaluation_fail(evaluation: Evaluation, error: dict, actor: Actor | None = None) -> None:
     """End a running evaluation as failed with a readable reason."""
-    _finish(evaluation, actor or _actor_for(evaluation), outcome=None, error=error)
+    _finish(evaluation, actor or actor_for(evaluation), outcome=None, error=error)
 
 
 def evaluation_run(*, evaluation_id: str) -> Evaluation | None:
@@ -187,7 +173,7 @@ def evaluation_run(*, evaluation_id: str) -> Evaluation | None:
     evaluation = _claim(evaluation_id)
     if evaluation is None:
         return None
-    actor = _actor_for(evaluation)
+    actor = actor_for(evaluation)
     if evaluation.attempts > MAX_ATTEMPTS:
         evaluation_fail(
             evaluation, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor
@@ -200,7 +186,7 @@ def evaluation_run(*, evaluation_id: str) -> Evaluation | None:
         detail={"evaluation": str(evaluation.pk)},
     )
     try:
-        with _heartbeat(evaluation.pk):
+        with heartbeat(Evaluation, evaluation.pk):
             synthetic = _synthetic_table(evaluation)
             real = _read(Path(evaluation.reference_path), "reference")
             holdout = _read(Path(evaluation.holdout_path), "holdout") if evaluation.holdout_path else None
@@ -218,5 +204,11 @@ def evaluation_run(*, evaluation_id: str) -> Evaluation | None:
     except DomainError as exc:
         evaluation_fail(evaluation, exc.as_data(), actor)
     else:
-        _finish(evaluation, actor, outcome=outcome, error=None)
+        errors = {kind: section["error"] for kind, section in outcome["results"].items() if "error" in section}
+        if errors and len(errors) == len(outcome["results"]):
+            # Nothing was evaluated: that is a failure, not evidence.
+            detail = "every kind failed: " + "; ".join(f"{kind}: {error}" for kind, error in errors.items())
+            evaluation_fail(evaluation, {"detail": detail}, actor)
+        else:
+            _finish(evaluation, actor, outcome=outcome, error=None)
     return Evaluation.objects.get(pk=evaluation.pk)

@@ -12,6 +12,7 @@ from django.db import transaction
 from governance.audit import audited_atomic, record_event
 from governance.context import Actor
 from governance.errors import Conflict, InvalidInput
+from governance.permissions import require_capability
 from governance.roles import Capability
 
 from ..evaluation.config import KINDS
@@ -27,7 +28,6 @@ from ..models import DatasetVersion
 from ..models.evaluations import Evaluation, EvaluationOrigin
 from ..models.jobs import JobState
 from ..storage import discard
-from .registration import require_capability
 
 COLUMN_LISTS = ("sensitive_attributes", "quasi_identifiers", "disclosure_sensitive")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from governance.audit import audited_atomic
 from governance.context import Actor
 from governance.errors import InvalidInput
 from governance.models import Project
+from governance.permissions import require_capability
 from governance.roles import Capability
 
 from ..content import ContentFacts, inspect_file
@@ -33,7 +35,6 @@ from .registration import (
     SourceSpec,
     dataset_version_register,
     find_registered_duplicate,
-    require_capability,
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -49,6 +50,7 @@ class RegistrationRequest:
     sources: list[SourceSpec]
     code_version: str
     dataset_defaults: dict[str, Any] = field(default_factory=dict)
+    lineage_run_id: uuid.UUID | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """JSON form, replayed by the worker for a queued registration."""
@@ -63,6 +65,7 @@ class RegistrationRequest:
             },
             "sources": [{"namespace": s.namespace, "name": s.name, "version": s.version} for s in self.sources],
             "code_version": self.code_version,
+            "lineage_run_id": str(self.lineage_run_id) if self.lineage_run_id else None,
         }
 
     @classmethod
@@ -74,6 +77,7 @@ class RegistrationRequest:
             generator=GeneratorSpec(**payload["generator"]),
             sources=[SourceSpec(**s) for s in payload["sources"]],
             code_version=payload["code_version"],
+            lineage_run_id=uuid.UUID(payload["lineage_run_id"]) if payload.get("lineage_run_id") else None,
         )
 
 
@@ -96,6 +100,7 @@ def register_facts(*, actor: Actor, request: RegistrationRequest, facts: Content
         code_version=request.code_version,
         content=facts,
         dataset_defaults=request.dataset_defaults,
+        lineage_run_id=request.lineage_run_id,
     )
 
 
@@ -173,7 +178,7 @@ def register_uri(
     require_capability(
         actor=actor, project=request.project, capability=Capability.REGISTER, what="registering versions"
     )
-    path = resolve_data_uri(uri, field="storage_uri")
+    path = resolve_data_uri(uri, project=request.project, field="storage_uri")
     fmt = _declared_format(declared_format, path.name)
     size = path.stat().st_size
     if size > settings.REGISTRY_INLINE_INSPECT_MAX_BYTES:

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,12 +18,12 @@ from ..content import inspect_file
 from ..models import RegistrationJob
 from ..models.jobs import JobState
 from ..storage import discard
+from .job_support import MAX_ATTEMPTS, actor_for, heartbeat
 
 if TYPE_CHECKING:
     from .intake import RegistrationRequest
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 
 
 def registration_job_create(
@@ -74,20 +73,22 @@ def _claim(job_id: str) -> RegistrationJob | None:
             return None
         job.state = JobState.RUNNING
         job.attempts += 1
-        job.started_at = timezone.now()
-        job.save(update_fields=["state", "attempts", "started_at"])
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at"])
         return job
 
 
-def _actor_for(job: RegistrationJob) -> Actor:
-    user = get_user_model().objects.get(pk=job.requested_by_id)
-    return Actor(user=user, via=f"{job.requested_via} (worker)"[:64], request_id=job.request_id)
-
-
 def registration_job_fail(job: RegistrationJob, error: dict, actor: Actor) -> None:
-    """End a job as failed with the reason; a staged upload is deleted, a file read in place is not."""
+    """End a running job as failed with the reason; a staged upload is deleted, a file read in place is not.
+
+    A job that already ended (a late duplicate delivery) keeps its outcome.
+    """
     with audited_atomic():
-        RegistrationJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, error=error, finished_at=timezone.now())
+        ended = RegistrationJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+            state=JobState.FAILED, error=error, finished_at=timezone.now()
+        )
+        if not ended:
+            return
         record_event(actor=actor, action="registration.failed", obj=job, project=job.project, after=error)
     if job.owns_file:
         discard(job.file_path)
@@ -100,7 +101,7 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
     job = _claim(job_id)
     if job is None:
         return None
-    actor = _actor_for(job)
+    actor = actor_for(job)
     if job.attempts > MAX_ATTEMPTS:
         registration_job_fail(job, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor)
         job.refresh_from_db()
@@ -111,7 +112,8 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
     try:
         if not path.exists():
             raise DomainError("the file to inspect is gone (already registered or cleaned up)", field=field_name)
-        facts = inspect_file(path, declared_format=job.declared_format or None, field_name=field_name)
+        with heartbeat(RegistrationJob, job.pk):
+            facts = inspect_file(path, declared_format=job.declared_format or None, field_name=field_name)
         check_declared_fingerprint(job.declared_fingerprint or None, facts.fingerprint)
         with audited_atomic():
             if job.owns_file:
@@ -119,7 +121,7 @@ def registration_job_run(*, job_id: str) -> RegistrationJob | None:
             else:
                 located = replace(facts, storage_uri=job.original_name)
                 result = register_facts(actor=actor, request=request, facts=located)
-            RegistrationJob.objects.filter(pk=job.pk).update(
+            RegistrationJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
                 state=JobState.SUCCEEDED,
                 version=result.version,
                 version_created=result.created,

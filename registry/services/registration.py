@@ -14,8 +14,8 @@ from governance.audit import audited_atomic, record_event
 from governance.context import Actor
 from governance.errors import Conflict, InvalidInput, NotPermitted
 from governance.models import Project
+from governance.permissions import require_capability
 from governance.roles import Capability
-from governance.selectors import has_capability, roles_in
 
 from ..content import ContentFacts
 from ..lineage import emit
@@ -45,15 +45,6 @@ class SourceSpec:
 class RegistrationResult:
     version: DatasetVersion
     created: bool
-
-
-def require_capability(*, actor: Actor, project: Project, capability: Capability, what: str) -> None:
-    """Raise NotPermitted naming the actor's roles when they do not allow `what`."""
-    if has_capability(actor=actor, project=project, capability=capability):
-        return
-    roles = sorted(roles_in(actor=actor, project=project))
-    held = f"your roles there ({', '.join(roles)})" if roles else "you have no role there"
-    raise NotPermitted(f"{what} in project '{project.slug}' is not allowed: {held}")
 
 
 def _provenance(*, generator: GeneratorSpec, code_version: str, sources: Sequence[SourceSpec]) -> dict[str, Any]:
@@ -157,6 +148,12 @@ def _generator_for(*, actor: Actor, project: Project, spec: GeneratorSpec) -> Ge
 def _source_for(*, actor: Actor, project: Project, spec: SourceSpec) -> SourceDataset:
     source = SourceDataset.objects.filter(project=project, namespace=spec.namespace, name=spec.name).first()
     if source is not None:
+        if source.revoked_at is not None:
+            raise Conflict(
+                f"source {source} was revoked on {source.revoked_at:%Y-%m-%d}: no new version may be generated "
+                f"from it ({source.revocation_reason})",
+                extra={"source": source.pk},
+            )
         return source
     source = SourceDataset.objects.create(project=project, namespace=spec.namespace, name=spec.name)
     record_event(
@@ -267,3 +264,22 @@ def dataset_version_register(
         )
         emit.version_registered(version)
     return RegistrationResult(version=version, created=True)
+
+
+def version_link_lineage_run(*, actor: Actor, version: DatasetVersion, run_id: UUID) -> DatasetVersion:
+    """Record the OpenLineage run that produced an already registered version (once; never overwritten)."""
+    with audited_atomic():
+        version = DatasetVersion.objects.select_for_update().select_related("dataset__project").get(pk=version.pk)
+        if version.lineage_run_id is not None:
+            return version
+        version.lineage_run_id = run_id
+        version.save(update_fields=["lineage_run_id", "updated_at"])
+        record_event(
+            actor=actor,
+            action="version.lineage_linked",
+            obj=version,
+            project=version.dataset.project,
+            before={"lineage_run_id": None},
+            after={"lineage_run_id": run_id},
+        )
+    return version

@@ -123,3 +123,49 @@ def test_the_global_policy_is_read_only_for_project_admins(admin_member):
     assert 'name="_save"' not in page.content.decode()
     response = admin_member.browser.post(f"/admin/governance/policy/{default.pk}/change/", {"name": "mine"})
     assert response.status_code == 403
+
+
+def test_project_admin_sets_the_approvals_required(project, admin_member):
+    response = admin_member.browser.post(
+        f"/admin/governance/project/{project.pk}/change/",
+        {
+            "name": "Acme",
+            "description": "fraud",
+            "required_approvals": "2",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    project.refresh_from_db()
+    assert (project.required_approvals, project.description) == (2, "fraud")
+    event = AuditEvent.objects.get(action="project.updated")
+    assert event.after == {"description": "fraud", "required_approvals": 2}
+
+
+def test_project_admin_revokes_tokens_in_the_admin(project, admin_member, pipeline):
+    from governance.models import ApiToken
+
+    token = ApiToken.objects.get(user=pipeline.user)
+    response = admin_member.browser.post(
+        "/admin/governance/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert pipeline.client.get("/api/v1/projects/").status_code == 401
+
+
+def test_revoke_token_command(pipeline):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from governance.models import ApiToken
+
+    token = ApiToken.objects.get(user=pipeline.user)
+    out = StringIO()
+    call_command("revoke_token", token.prefix, stdout=out)
+    assert out.getvalue().strip() == f"revoked {token.prefix}… of pipe"
+    with pytest.raises(CommandError, match="no active token with prefix"):
+        call_command("revoke_token", token.prefix)

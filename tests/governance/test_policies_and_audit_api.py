@@ -184,3 +184,42 @@ def test_two_reviewers_deciding_at_once_exactly_one_wins():
     assert version.status in ("approved", "rejected")
     assert Decision.objects.count() == 1
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ({"rules": "abc"}, {"rules": {"non_field_errors": ['Expected a list of items but got type "str".']}}),
+        (
+            {"rules": [{"metric": "quality.overall"}]},
+            {"rules": ["rule 0: operator must be one of >=, >, <=, <, ==, !="]},
+        ),
+    ],
+)
+def test_bad_patches_are_400_not_500(team, patch, expected):
+    created = (
+        team["admin"]
+        .client.post("/api/v1/policies/", {"project": "acme", "name": "Patchable", "rules": [RULE]}, format="json")
+        .json()
+    )
+    response = team["admin"].client.patch(f"/api/v1/policies/{created['id']}/", patch, format="json")
+    assert (response.status_code, response.json()) == (400, expected)
+    assert Policy.objects.get(pk=created["id"]).version == 1
+
+
+@pytest.mark.django_db
+def test_a_patch_changes_only_what_it_names(team):
+    created = (
+        team["admin"]
+        .client.post(
+            "/api/v1/policies/",
+            {"project": "acme", "name": "Patchable", "description": "old", "rules": [RULE]},
+            format="json",
+        )
+        .json()
+    )
+    response = team["admin"].client.patch(f"/api/v1/policies/{created['id']}/", {"description": "new"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["description"], body["version"], body["rules"][0]["threshold"]) == ("new", 2, 0.9)

@@ -95,18 +95,51 @@ def test_a_flagged_version_can_be_re_reviewed_and_its_flags_resolved(project, te
     assert flag.resolved_by_id == response.json()["decision"]["id"]
 
 
-def test_source_revocation_reaches_other_projects_but_hides_them(project, other_project, team, lineage):
-    outsider_source = SourceDatasetFactory(
+def test_revocation_never_changes_another_projects_versions(project, other_project, team, lineage):
+    # Another team registered the same real table under the same identity and approved a version.
+    theirs_source = SourceDatasetFactory(
         project=other_project, namespace="postgres://warehouse", name="public.patients"
     )
-    theirs = DatasetVersionFactory(dataset__project=other_project, status="approved", sources=[outsider_source])
+    theirs = DatasetVersionFactory(dataset__project=other_project, status="approved", sources=[theirs_source])
     response = team["reviewer"].client.post(
         f"/api/v1/sources/{lineage['real'].pk}/revoke/", {"reason": "erasure"}, format="json"
     )
-    assert response.json()["impact"]["hidden_versions"] == 1
-    assert "other" not in {v["project"] for v in response.json()["impact"]["versions"]}
+    impact = response.json()["impact"]
+    assert impact["hidden_versions"] == 1  # reported as affected, but neither shown nor changed
+    assert "other" not in {v["project"] for v in impact["versions"]}
+    assert {v["flagged"] for v in impact["versions"]} == {True}
     theirs.refresh_from_db()
-    assert theirs.status == "needs_rereview"
+    assert theirs.status == "approved"
+    assert not ImpactFlag.objects.filter(version=theirs).exists()
+
+
+def test_a_revoked_source_cannot_feed_new_versions_or_approvals(project, team, lineage, adult_head_csv):
+    from tests.support import registration_form, upload
+
+    team["admin"].client.post(f"/api/v1/sources/{lineage['real'].pk}/revoke/", {"reason": "erasure"}, format="json")
+    form = registration_form(sources='[{"namespace": "postgres://warehouse", "name": "public.patients"}]')
+    response = team["pipeline"].client.post(
+        "/api/v1/versions/", {**form, "file": upload(adult_head_csv)}, format="multipart"
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("source postgres://warehouse:public.patients was revoked on ")
+    response = decide(team["reviewer"], lineage["a"], "approve", comment="still fine?")
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "a source of this version was revoked (postgres://warehouse:public.patients): it can only be rejected or revoked"
+    )
+
+
+def test_re_evaluating_a_flagged_version_keeps_it_flagged(project, team, lineage):
+    from governance.context import Actor
+    from governance.workflow import version_system_transition
+
+    decide(team["reviewer"], lineage["a"], "revoke", comment="incident")
+    b = lineage["b"]
+    for event in ("evaluation_started", "evaluation_failed", "evaluation_succeeded"):
+        version_system_transition(actor=Actor.system("test"), version=b, event=event)
+        b.refresh_from_db()
+        assert b.status == "needs_rereview", event
 
 
 def _link(project, version, parent):

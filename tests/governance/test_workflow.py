@@ -23,6 +23,7 @@ PASSING = {
     "pii.replayed_values": 0,
     "fairness.max_tvd": 0.01,
     "fairness.flagged_slices": 0,
+    "evidence.reference_is_declared_source": 1,
 }
 STATUSES = list(VersionStatus.values)
 ACTIONS = ["approve", "reject", "request_changes", "deprecate", "revoke"]
@@ -154,6 +155,7 @@ def test_block_rule_makes_approval_impossible_and_names_the_rules(project, team)
     version.refresh_from_db()
     assert version.status == "pending_review"
     assert Decision.objects.count() == 0
+    assert PolicyCheck.objects.get(pk=body["policy_check"]).verdict == "block"  # the refusal's evidence is kept
 
 
 def test_a_missing_metric_is_not_evaluated_never_a_pass(project, team):
@@ -243,7 +245,7 @@ def test_policy_checks_are_listed_and_can_run_on_demand(project, team):
     assert response.status_code == 201
     body = response.json()
     assert (body["verdict"], body["trigger"]) == ("pass", "manual")
-    assert len(body["outcomes"]) == 13
+    assert len(body["outcomes"]) == 14
     assert body["policies"][0]["name"] == "Default release policy"
     listed = team["auditor"].client.get(f"/api/v1/versions/{version.pk}/policy-checks/").json()
     assert [c["id"] for c in listed] == [body["id"]]
@@ -259,3 +261,26 @@ def test_decisions_are_listed_with_waivers(project, team):
         ("request_changes", "add a holdout", "t-reviewer", "pending_review", "changes_requested")
     ]
     assert PolicyCheck.objects.count() == 0  # only approvals run a fresh check
+
+
+@pytest.mark.parametrize(
+    ("role", "body", "status", "expected"),
+    [
+        ("admin", {"required_approvals": 2}, 200, None),
+        ("reviewer", {"required_approvals": 2}, 403, {"detail": "changing project 'acme' needs the admin role"}),
+        (
+            "admin",
+            {"required_approvals": 0},
+            400,
+            {"required_approvals": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        ("admin", {"slug": "new"}, 400, {"slug": ["Unknown field."]}),
+    ],
+)
+def test_project_settings_through_the_api(project, team, role, body, status, expected):
+    response = team[role].client.patch("/api/v1/projects/acme/", body, format="json")
+    assert response.status_code == status
+    if expected is not None:
+        assert response.json() == expected
+    project.refresh_from_db()
+    assert project.required_approvals == (2 if status == 200 else 1)

@@ -95,7 +95,14 @@ def test_verified_evaluation_runs_and_moves_the_version_to_pending_review(
     assert result["reference_fingerprint"] == hashlib.sha256(tables["reference"]).hexdigest()
     assert result["holdout_fingerprint"] == hashlib.sha256(tables["holdout"]).hexdigest()
     assert (result["reference_rows"], result["holdout_rows"]) == (400, 200)
-    assert set(result["results"]) == {"quality", "diagnostic", "privacy", "pii", "fairness"}
+    assert set(result["results"]) == {"quality", "diagnostic", "privacy", "pii", "fairness", "provenance"}
+    # The source declares no fingerprint, so whether the reference is the source cannot be told.
+    assert result["results"]["provenance"] == {
+        "reference_fingerprint": hashlib.sha256(tables["reference"]).hexdigest(),
+        "declared_source_fingerprints": [],
+        "skipped": "no source of this version declares a fingerprint",
+    }
+    assert "evidence.reference_is_declared_source" not in result["metrics"]
 
     version.refresh_from_db()
     assert version.status == "pending_review"
@@ -271,19 +278,40 @@ def test_changed_bytes_fail_the_evaluation(pipeline, version, tables, settings, 
     )
 
 
-def test_an_evaluation_left_running_by_a_dead_worker_is_requeued_and_finishes(
-    pipeline, version, tables, django_capture_on_commit_callbacks
-):
+def _stale_running(pipeline, version, tables):
     response = _evaluate(pipeline, version, tables, kinds='["quality"]')
     stale = timezone.now() - timedelta(hours=1)
     Evaluation.objects.filter(pk=response.json()["id"]).update(
         state="running", attempts=1, started_at=stale, heartbeat_at=stale
     )
+    return response.json()["id"]
+
+
+def test_with_a_broker_an_evaluation_left_running_by_a_dead_worker_is_requeued_and_finishes(
+    pipeline, version, tables, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registry.tasks import run_evaluation_task
+
+    evaluation_id = _stale_running(pipeline, version, tables)
+    # As with a real broker: the reaper publishes the task, and a worker runs it.
+    celery_app.conf.task_always_eager = False  # the autouse fixture restores it
+    monkeypatch.setattr(run_evaluation_task, "delay", lambda pk: run_evaluation_task.apply(args=[pk]))
     with django_capture_on_commit_callbacks(execute=True):
         assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
-    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
     assert (evaluation.state, evaluation.attempts) == ("succeeded", 2)
     assert evaluation_run(evaluation_id=str(evaluation.pk)) is None  # a late duplicate delivery does nothing
+
+
+def test_embedded_an_evaluation_left_running_by_a_stopped_process_fails_with_the_reason(pipeline, version, tables):
+    evaluation_id = _stale_running(pipeline, version, tables)
+    assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
+    assert evaluation.state == "failed"
+    assert evaluation.error == {
+        "detail": "the process running it stopped before it finished (embedded mode: there is no worker to hand "
+        "it to); request it again"
+    }
 
 
 def test_a_live_evaluation_is_not_reaped(pipeline, version, tables):
@@ -340,3 +368,36 @@ def test_evaluation_through_a_real_celery_worker(celery_worker_process, settings
         assert verify_chain().ok
     finally:
         celery_app.conf.task_default_queue = previous_queue
+
+
+def test_an_evaluation_where_every_kind_failed_is_failed(
+    pipeline, version, tables, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registry.evaluation import engine
+
+    def broken(data, config):
+        raise ArithmeticError("numerical trouble")
+
+    monkeypatch.setattr(engine, "_EVALUATORS", {kind: broken for kind in engine._EVALUATORS})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _evaluate(pipeline, version, tables, kinds='["quality", "privacy"]')
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert evaluation.state == "failed"
+    assert evaluation.error == {
+        "detail": "every kind failed: quality: ArithmeticError: numerical trouble; privacy: ArithmeticError: numerical trouble"
+    }
+    version.refresh_from_db()
+    assert version.status == "registered"
+
+
+@pytest.mark.parametrize(("declared", "expected"), [("reference", 1), ("other", 0)])
+def test_the_reference_is_checked_against_the_declared_source(
+    pipeline, version, tables, declared, expected, django_capture_on_commit_callbacks
+):
+    fingerprint = hashlib.sha256(tables["reference"]).hexdigest() if declared == "reference" else "f" * 64
+    version.sources.update(fingerprint=fingerprint)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _evaluate(pipeline, version, tables, kinds='["quality"]')
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert evaluation.metrics["evidence.reference_is_declared_source"] == expected
+    assert evaluation.results["provenance"]["matches"] is bool(expected)

@@ -96,6 +96,7 @@ def test_projects_show_the_callers_roles(project, other_project):
             "slug": "acme",
             "name": "Acme",
             "description": "",
+            "required_approvals": 1,
             "created_at": body["results"][0]["created_at"],
             "roles": ["auditor", "reviewer"],
         }

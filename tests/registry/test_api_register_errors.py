@@ -285,6 +285,17 @@ def test_plain_path_is_not_read_as_a_file(pipeline, nothing_written):
     }
 
 
+def test_another_projects_directory_under_the_data_root_is_off_limits(
+    pipeline, nothing_written, data_root, adult_head_csv
+):
+    theirs = data_root.parent / "other" / "real_patients.csv"
+    theirs.parent.mkdir()
+    theirs.write_bytes(adult_head_csv)
+    response = _uri_response(pipeline, theirs.as_uri())
+    assert response.status_code == 400
+    assert response.json() == {"storage_uri": ["the path is outside the allowed data roots"]}
+
+
 def test_no_data_roots_configured(pipeline, nothing_written, settings, data_root, adult_head_csv):
     (data_root / "x.csv").write_bytes(adult_head_csv)
     settings.REGISTRY_DATA_ROOTS = []
@@ -299,3 +310,31 @@ def test_invalid_tokens_are_rejected(anonymous, nothing_written, adult_head_csv)
     response = anonymous.post(URL, json.dumps(registration_json()), content_type="application/json")
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid, expired or revoked token."}
+
+
+def test_more_files_than_a_registration_takes(pipeline, nothing_written, adult_head_csv):
+    form = {
+        **registration_form(),
+        "file": upload(adult_head_csv),
+        "extra1": upload(b"a\n1\n"),
+        "extra2": upload(b"b\n2\n"),
+    }
+    response = pipeline.client.post(URL, form, format="multipart")
+    assert response.status_code == 400
+    assert response.json() == {"file": ["at most 2 files per request"]}
+
+
+def test_nul_characters_are_refused_before_the_database_sees_them(pipeline, nothing_written):
+    body = json.dumps(registration_json(generator={"name": "x", "parameters": {"note": "a\u0000b"}}))
+    response = pipeline.client.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON strings may not contain NUL characters (\\u0000)"}
+
+
+def test_counts_beyond_64_bits_are_a_400(pipeline, nothing_written):
+    body = registration_json(
+        storage_uri="s3://b/x.csv", fingerprint="a" * 64, schema=[{"name": "a", "dtype": "int64"}], row_count=10**20
+    )
+    response = pipeline.client.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"row_count": ["Ensure this value is less than or equal to 9223372036854775807."]}

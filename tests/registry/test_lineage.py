@@ -375,3 +375,33 @@ def test_anonymous_cannot_send_or_read(anonymous):
     assert anonymous.post("/api/v1/lineage", {}, format="json").status_code == 401
     assert anonymous.get("/api/v1/lineage?nodeId=dataset:a:b").status_code == 401
     assert anonymous.get("/api/v1/column-lineage?nodeId=datasetField:a:b:c").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda e: e["job"].update(namespace="n" * 256), {"job.namespace": ["is longer than 255 characters"]}),
+        (lambda e: e["inputs"][0].update(name="t" * 1001), {"inputs[0].name": ["is longer than 1000 characters"]}),
+        (
+            lambda e: e["inputs"][0].update(facets={"version": {"datasetVersion": "v" * 256}}),
+            {"inputs[0].facets.version.datasetVersion": ["is longer than 255 characters"]},
+        ),
+    ],
+)
+def test_values_longer_than_the_store_allows_are_422(pipeline, mutate, expected):
+    event = run_event("airflow:long", inputs=["pg:x"])
+    mutate(event)
+    response = post(pipeline, event)
+    assert (response.status_code, response.json()) == (422, expected)
+
+
+def test_nul_characters_in_events_and_node_ids_are_400(pipeline):
+    event = run_event("airflow:nul", inputs=["pg:x"])
+    event["job"]["facets"] = {"sql": {"query": "SELECT 1\u0000"}}
+    response = post(pipeline, event)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "JSON strings may not contain NUL characters (\\u0000)"},
+    )
+    response = pipeline.client.get("/api/v1/lineage?nodeId=dataset:pg:x%00")
+    assert (response.status_code, response.json()) == (400, {"nodeId": ["nodeId may not contain NUL characters"]})

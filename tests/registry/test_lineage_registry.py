@@ -61,10 +61,10 @@ def _client(url, token):
 @pytest.mark.django_db(transaction=True)
 def test_the_real_client_registers_a_synthetic_version(live_server, settings, tmp_path, adult_head_csv):
     member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
-    data = tmp_path / "lake"
-    data.mkdir()
+    settings.REGISTRY_DATA_ROOTS = [(tmp_path / "lake").resolve()]
+    data = (tmp_path / "lake" / "acme").resolve()  # the project's own directory under the data root
+    data.mkdir(parents=True)
     (data / "adult_ctgan.csv").write_bytes(adult_head_csv)
-    settings.REGISTRY_DATA_ROOTS = [data.resolve()]
     client = _client(live_server.url, member.token)
     run, job = Run(runId=str(uuid.uuid4())), Job(namespace="airflow", name="synth.adult_ctgan")
     inputs = [InputDataset(namespace="postgres://warehouse:5432", name="public.adult")]
@@ -312,3 +312,42 @@ def test_the_readme_emission_example_registers_a_version(live_server, monkeypatc
         "job:airflow:synthetic.adult_ctgan",
     ]
     assert {"id", "type", "data", "inEdges", "outEdges"} == set(graph[0])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            {"fingerprint": 42, "schema": [], "rowCount": 1},
+            {
+                "outputs[0].facets.syntheticRegistry_content.fingerprint": [
+                    "must be a SHA-256: 64 hexadecimal characters"
+                ]
+            },
+        ),
+        (
+            {"fingerprint": "a" * 64, "schema": [{"name": "a", "dtype": "int64"}], "rowCount": 1, "byteCount": "big"},
+            {"outputs[0].facets.syntheticRegistry_content.byteCount": ["must be a non-negative integer"]},
+        ),
+        (
+            {"fingerprint": "a" * 64, "schema": [{"name": "a", "dtype": "int64"}], "rowCount": 1, "format": "xlsx"},
+            {"outputs[0].facets.syntheticRegistry_content.format": ["must be one of csv, csv.gz, parquet"]},
+        ),
+    ],
+)
+def test_content_facet_types_are_checked(pipeline, content, expected):
+    facets = {"syntheticRegistry_generator": {"name": "g" * 10}, "syntheticRegistry_content": content}
+    response = post(pipeline, run_event("airflow:gen", outputs=[("s3", "x", facets)]))
+    assert (response.status_code, response.json()) == (422, expected)
+    assert DatasetVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_generator_names_longer_than_the_store_allows_are_422(pipeline):
+    facets = {"syntheticRegistry_generator": {"name": "g" * 201}}
+    response = post(pipeline, run_event("airflow:gen", outputs=[("s3", "x", facets)]))
+    assert (response.status_code, response.json()) == (
+        422,
+        {"outputs[0].facets.syntheticRegistry_generator.name": ["is longer than 200 characters"]},
+    )

@@ -165,3 +165,18 @@ def test_large_upload_through_a_real_celery_worker(celery_worker_process, settin
         assert verify_chain().ok
     finally:
         celery_app.conf.task_default_queue = previous_queue
+
+
+def test_failing_an_already_finished_job_keeps_its_outcome(
+    pipeline, adult_head_csv, small_inline_limit, django_capture_on_commit_callbacks
+):
+    from governance.context import Actor
+    from registry.services.jobs import registration_job_fail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = _post(pipeline, adult_head_csv).json()["id"]
+    job = RegistrationJob.objects.get(pk=job_id)
+    registration_job_fail(job, {"detail": "late duplicate"}, Actor.system("test"))
+    job.refresh_from_db()
+    assert (job.state, job.error) == ("succeeded", None)
+    assert not AuditEvent.objects.filter(action="registration.failed").exists()

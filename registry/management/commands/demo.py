@@ -27,6 +27,7 @@ from governance.services import (
 from governance.tokens import hash_token
 from governance.workflow import version_decide
 from registry.demo.data import GENERATOR_SEED, build_demo_tables
+from registry.evaluation.io import sha256_file
 from registry.models import EvaluationOrigin, VersionStatus
 from registry.models.jobs import JobState
 from registry.services.catalog import source_dataset_update
@@ -89,6 +90,11 @@ class Command(BaseCommand):
         tables = build_demo_tables()
         out_dir = settings.VAR_DIR / "demo"
         out_dir.mkdir(parents=True, exist_ok=True)
+        # The real split the generator learned from: its fingerprint is declared on the source, so the
+        # evaluations can show that their reference is that very data.
+        reference, holdout = out_dir / "adult-train.csv", out_dir / "adult-holdout.csv"
+        tables.train.to_csv(reference, index=False)
+        tables.holdout.to_csv(holdout, index=False)
         pipeline = Actor(user=users[Role.PIPELINE], via="cli:demo")
         results = []
         for label, frame, extra in (
@@ -129,8 +135,9 @@ class Command(BaseCommand):
             legal_basis="public research dataset (CC BY 4.0); de-identified census microdata",
             owner="UCI Machine Learning Repository",
             license="CC-BY-4.0",
+            fingerprint=sha256_file(reference).sha256,
         )
-        self._evaluate(pipeline, tables, out_dir, [result.version for _, result in results])
+        self._evaluate(pipeline, reference, holdout, [result.version for _, result in results])
         self._review(Actor(user=users[Role.REVIEWER], via="cli:demo"), results[0][1].version)
         self._report(results, credentials)
 
@@ -151,11 +158,8 @@ class Command(BaseCommand):
             waiver=DEMO_WAIVER if state.warnings else "",
         )
 
-    def _evaluate(self, pipeline: Actor, tables, out_dir: Path, versions) -> None:
+    def _evaluate(self, pipeline: Actor, reference: Path, holdout: Path, versions) -> None:
         """Verified evidence for every demo version: real training split as reference, holdout aside."""
-        reference, holdout = out_dir / "adult-train.csv", out_dir / "adult-holdout.csv"
-        tables.train.to_csv(reference, index=False)
-        tables.holdout.to_csv(holdout, index=False)
         for version in versions:
             done = version.evaluations.filter(origin=EvaluationOrigin.VERIFIED, state=JobState.SUCCEEDED).exists()
             if done:
