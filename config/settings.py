@@ -251,6 +251,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "registry.tasks.reap_stale_jobs_task", "schedule": 120.0},
     "send-lineage-outbox": {"task": "registry.tasks.send_lineage_outbox", "schedule": 60.0},
+    "reap-stale-exports": {"task": "reports.tasks.reap_stale_exports_task", "schedule": 120.0},
 }
 
 # --- Security (checked by `manage.py check --deploy`) ---------------------------------------

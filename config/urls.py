@@ -30,6 +30,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api.urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("openlineage/facets/<str:version>/<str:title>.json", facet_schema, name="openlineage-facet-schema"),

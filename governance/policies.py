@@ -54,6 +54,7 @@ def policy_snapshot(policy: Policy) -> dict[str, Any]:
 def policy_check_run(*, actor: Actor, version, trigger: str) -> PolicyCheck:
     """Check a version's latest verified evidence against every applicable policy; store and audit the outcome."""
     from registry.selectors import version_evidence
+    from reports.hooks import evidence_changed
 
     project = version.dataset.project
     with audited_atomic():
@@ -93,6 +94,7 @@ def policy_check_run(*, actor: Actor, version, trigger: str) -> PolicyCheck:
                 "policies": [{"id": p["id"], "version": p["version"]} for p in snapshots],
             },
         )
+        evidence_changed(str(version.pk), trigger="policy_check")
     return result
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from registry.lineage import emit
 from registry.models import Dataset, DatasetVersion, VersionStatus
+from reports.hooks import evidence_changed
 
 from .audit import audited_atomic, record_event
 from .context import Actor
@@ -92,6 +93,7 @@ def version_system_transition(
             before={"status": before},
             after={"status": target, "event": event, **(detail or {})},
         )
+        evidence_changed(str(version.pk), trigger="evaluation")
     return version
 
 
@@ -183,6 +185,7 @@ def flag_downstream(
             if before != S.NEEDS_REREVIEW:
                 _set_status(item, S.NEEDS_REREVIEW)
                 _update_current_version(item.dataset)
+            evidence_changed(str(item.pk), trigger="decision")
             record_event(
                 actor=actor,
                 action="version.flagged",
@@ -288,6 +291,7 @@ def version_decide(
             },
         )
         emit.decision_recorded(decision, outcome.policy_check.verdict if outcome.policy_check else None)
+        evidence_changed(str(version.pk), trigger="decision")
         if action == Action.REVOKE:
             outcome.impact = downstream(version=version)
             outcome.flagged = flag_downstream(

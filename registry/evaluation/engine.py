@@ -27,6 +27,7 @@ from registry.evaluation.prepare import PreparedData, prepare_inputs
 from registry.evaluation.privacy import evaluate_privacy
 from registry.evaluation.quality import evaluate_quality
 from registry.evaluation.sdmetrics_support import library_versions
+from registry.evaluation.summaries import distribution_summaries
 from registry.evaluation.utility import evaluate_utility
 
 __all__ = ["ENGINE_NAME", "ENGINE_VERSION", "EvaluationConfig", "EvaluationInputError", "run_evaluation"]
@@ -86,6 +87,12 @@ def run_evaluation(
         results[kind] = outcome.results
         if progress is not None:
             progress(round(100 * (index + 1) / len(kinds)), f"{kind} done")
+    if "quality" in kinds:
+        # What dataset cards plot, since the real data itself is not kept after the evaluation.
+        try:
+            results["summaries"] = distribution_summaries(data.real, data.synthetic, data.sdtypes)
+        except Exception as exc:
+            results["summaries"] = {"error": f"{type(exc).__name__}: {exc}"}
     return to_jsonable(
         {
             "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION, "libraries": library_versions()},

@@ -15,6 +15,7 @@ from governance.context import Actor
 from governance.errors import DomainError, InvalidInput
 from governance.policies import policy_check_run
 from governance.workflow import version_system_transition
+from reports.hooks import evidence_changed
 
 from ..evaluation.engine import EvaluationConfig, EvaluationInputError, run_evaluation
 from ..evaluation.io import TableError, read_table, sha256_file, sniff_format
@@ -117,6 +118,7 @@ def _finish(evaluation: Evaluation, actor: Actor, *, outcome: dict[str, Any] | N
         updated = Evaluation.objects.filter(pk=evaluation.pk, state=JobState.RUNNING).update(**fields)
         if not updated:
             return
+        evidence_changed(str(evaluation.version_id), trigger="evaluation")
         record_event(
             actor=actor,
             action="evaluation.succeeded" if outcome is not None else "evaluation.failed",
@@ -204,8 +206,9 @@ def evaluation_run(*, evaluation_id: str) -> Evaluation | None:
     except DomainError as exc:
         evaluation_fail(evaluation, exc.as_data(), actor)
     else:
-        errors = {kind: section["error"] for kind, section in outcome["results"].items() if "error" in section}
-        if errors and len(errors) == len(outcome["results"]):
+        kinds = [kind for kind in evaluation.config.get("kinds", []) if kind in outcome["results"]]
+        errors = {kind: outcome["results"][kind]["error"] for kind in kinds if "error" in outcome["results"][kind]}
+        if errors and len(errors) == len(kinds):
             # Nothing was evaluated: that is a failure, not evidence.
             detail = "every kind failed: " + "; ".join(f"{kind}: {error}" for kind, error in errors.items())
             evaluation_fail(evaluation, {"detail": detail}, actor)

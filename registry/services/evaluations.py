@@ -14,6 +14,7 @@ from governance.context import Actor
 from governance.errors import Conflict, InvalidInput
 from governance.permissions import require_capability
 from governance.roles import Capability
+from reports.hooks import evidence_changed
 
 from ..evaluation.config import KINDS
 from ..evaluation.io import (
@@ -228,4 +229,5 @@ def evaluation_report(
             project=version.dataset.project,
             after={"version": str(version.pk), "tool": tool, "metrics": clean},
         )
+        evidence_changed(str(version.pk), trigger="evaluation")
     return evaluation

@@ -16,6 +16,7 @@ from governance.errors import Conflict, InvalidInput, NotPermitted
 from governance.models import Project
 from governance.permissions import require_capability
 from governance.roles import Capability
+from reports.hooks import evidence_changed
 
 from ..content import ContentFacts
 from ..lineage import emit
@@ -263,6 +264,7 @@ def dataset_version_register(
             after=version_snapshot(version),
         )
         emit.version_registered(version)
+        evidence_changed(str(version.pk), trigger="registration")
     return RegistrationResult(version=version, created=True)
 
 

@@ -95,7 +95,7 @@ def test_verified_evaluation_runs_and_moves_the_version_to_pending_review(
     assert result["reference_fingerprint"] == hashlib.sha256(tables["reference"]).hexdigest()
     assert result["holdout_fingerprint"] == hashlib.sha256(tables["holdout"]).hexdigest()
     assert (result["reference_rows"], result["holdout_rows"]) == (400, 200)
-    assert set(result["results"]) == {"quality", "diagnostic", "privacy", "pii", "fairness", "provenance"}
+    assert set(result["results"]) == {"quality", "diagnostic", "privacy", "pii", "fairness", "provenance", "summaries"}
     # The source declares no fingerprint, so whether the reference is the source cannot be told.
     assert result["results"]["provenance"] == {
         "reference_fingerprint": hashlib.sha256(tables["reference"]).hexdigest(),

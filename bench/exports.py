@@ -1,0 +1,300 @@
+"""Benchmark: streaming audit exports (CSV and JSON) of a project with 1M audit events and 10k versions.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/exports.py \
+        [--events 1000000] [--versions 10000] [--formats csv,json] [--output FILE]
+
+It builds a fresh database (PostgreSQL: a new database `registry_bench_exports` next to the one DATABASE_URL
+names, dropped at the end; without DATABASE_URL: a temporary SQLite file), migrates it, and fills it in a
+child process with bulk inserts: the versions with a verified evaluation, a policy check and (every other
+one) an approval each, and the audit events with their hash chain computed in Python and written with
+PostgreSQL's COPY (SQLite: executemany) — a fast path that bypasses `record_event` but produces a chain
+`verify_chain` accepts, which the export then verifies. Each format is then exported by `export_run` in a
+fresh child process, which reports its wall time and its own peak RSS
+(`resource.getrusage(RUSAGE_SELF).ru_maxrss`: the interpreter, Django and the export together; the RSS
+after Django has started is shown next to it). PDF is not measured: a PDF of 1M events is not a document
+anyone reads (it lists the first 2,000 events and counts the rest). No assertion on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from _machine import summary  # bench/ is on sys.path when this file runs as a script
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_DB = "registry_bench_exports"
+ACTIONS = ("version.registered", "evaluation.succeeded", "policy.checked", "card.rendered", "version.approve")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")
+    import django
+
+    django.setup()
+
+
+def _database_url(base: str | None, sqlite_path: Path) -> str:
+    if base and base.startswith(("postgres://", "postgresql://")):
+        return base.rsplit("/", 1)[0] + "/" + BENCH_DB
+    return f"sqlite:///{sqlite_path}"
+
+
+def _postgres_admin(base: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base.replace("postgres://", "postgresql://", 1), autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def seed(versions: int, events: int) -> dict:
+    """Fill the (migrated, empty) benchmark database; returns counts and seconds."""
+    _django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from governance.audit import GENESIS_HASH, canonical_json
+    from governance.models import AuditHead, Decision, Membership, PolicyCheck, Project
+    from governance.policies import applicable_policies, policy_snapshot
+    from governance.policy_engine import check
+    from registry.models import Dataset, DatasetVersion, Evaluation, Generator
+    from reports.exports.chain import iso, row_hash
+
+    started = time.perf_counter()
+    user_model = get_user_model()
+    project = Project.objects.create(slug="bench", name="Export benchmark")
+    pipeline, reviewer, auditor = (user_model.objects.create(username=name) for name in ("pipe", "rev", "aud"))
+    Membership.objects.bulk_create(
+        Membership(project=project, user=u, role=r)
+        for u, r in ((pipeline, "pipeline"), (reviewer, "reviewer"), (auditor, "auditor"))
+    )
+    generator = Generator.objects.create(project=project, name="ctgan.CTGAN", version="0.10")
+    datasets = Dataset.objects.bulk_create(Dataset(project=project, name=f"ds-{i:03d}") for i in range(100))
+    now = dt.datetime.now(dt.UTC)
+    metrics = {"quality.overall": 0.91, "privacy.exact_copies": 0, "privacy.dcr_baseline_protection": 0.6}
+    snapshots = [policy_snapshot(p) for p in applicable_policies(project)]
+    outcomes, verdict = check(snapshots, metrics)
+    schema = [{"name": f"c{i}", "dtype": "int64", "sdtype": "numerical"} for i in range(12)]
+    version_rows, evaluation_rows, check_rows, decision_rows = [], [], [], []
+    for i in range(versions):
+        version = DatasetVersion(
+            dataset=datasets[i % len(datasets)],
+            number=i // len(datasets) + 1,
+            status="approved" if i % 2 == 0 else "pending_review",
+            fingerprint=f"{i:064x}",
+            fingerprint_source="computed",
+            schema=schema,
+            schema_hash="0" * 64,
+            row_count=100_000,
+            column_count=len(schema),
+            generator=generator,
+            generator_parameters={"epochs": 300, "batch_size": 500},
+            seed=i,
+            code_version="git:bench",
+            registered_by=pipeline,
+            created_at=now - dt.timedelta(seconds=versions - i),
+        )
+        version_rows.append(version)
+        evaluation_rows.append(
+            Evaluation(
+                version=version,
+                origin="verified",
+                state="succeeded",
+                metrics=metrics,
+                requested_by=pipeline,
+                engine={"name": "registry-evaluation", "version": "1", "libraries": {"sdmetrics": "0.32.0"}},
+                parameters={"seed": 0},
+                reference_fingerprint="f" * 64,
+                reference_rows=100_000,
+                progress=100,
+            )
+        )
+        check_rows.append(
+            PolicyCheck(version=version, trigger="evaluation", verdict=verdict, policies=snapshots, outcomes=outcomes)
+        )
+        if i % 2 == 0:
+            decision_rows.append(
+                Decision(
+                    version=version,
+                    action="approve",
+                    decided_by=reviewer,
+                    comment="ok",
+                    from_status="pending_review",
+                    to_status="approved",
+                    review_round=1,
+                )
+            )
+    with transaction.atomic():
+        DatasetVersion.objects.bulk_create(version_rows, batch_size=2000)
+        Evaluation.objects.bulk_create(evaluation_rows, batch_size=2000)
+        for row, evaluation in zip(check_rows, evaluation_rows, strict=True):
+            row.evaluation = evaluation
+        PolicyCheck.objects.bulk_create(check_rows, batch_size=2000)
+        Decision.objects.bulk_create(decision_rows, batch_size=2000)
+    records_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    prev, start_time = GENESIS_HASH, now - dt.timedelta(days=30)
+    ids = [str(v.pk) for v in version_rows]
+    columns = (
+        "sequence, occurred_at, actor_user_id, actor_username, actor_via, action, object_type, object_id, "
+        "object_repr, project_id, project_slug, before_json, after_json, request_id, client_ip, prev_hash, hash"
+    )
+
+    def rows():
+        nonlocal prev
+        for n in range(1, events + 1):
+            action = ACTIONS[n % len(ACTIONS)]
+            after = canonical_json({"status": "approved", "n": n, "note": "benchmark event"})
+            row = (
+                n,
+                iso(start_time + dt.timedelta(microseconds=2_000 * n)),
+                pipeline.pk,
+                "pipe",
+                "token:bench",
+                action,
+                "registry.datasetversion",
+                ids[n % len(ids)],
+                f"bench/ds v{n % 100}",
+                project.pk,
+                "bench",
+                '{"status":"pending_review"}',
+                after,
+                uuid.UUID(int=n).hex,
+                "127.0.0.1",
+                prev,
+                "",
+            )
+            digest = row_hash(row)
+            prev = digest
+            yield (*row[:-1], digest)
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.connection.cursor().copy(f"COPY governance_auditevent ({columns}) FROM STDIN") as copy:
+                for row in rows():
+                    copy.write_row(row)
+        else:
+            insert = f"INSERT INTO governance_auditevent ({columns}) VALUES ({', '.join(['%s'] * 17)})"  # noqa: S608
+            batch = []
+            for row in rows():
+                batch.append((row[0], row[1][:26].replace("T", " "), *row[2:]))  # Django's SQLite format
+                if len(batch) == 20_000:
+                    cursor.executemany(insert, batch)
+                    batch = []
+            if batch:
+                cursor.executemany(insert, batch)
+        AuditHead.objects.update_or_create(pk=1, defaults={"sequence": events, "hash": prev})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return {"records_seconds": records_seconds, "events_seconds": time.perf_counter() - started}
+
+
+def export(fmt: str) -> dict:
+    """Run one export in this (fresh) process; report time, throughput and peak RSS."""
+    _django()
+    from django.contrib.auth import get_user_model
+
+    from governance.models import Project
+    from reports.models import Export
+    from reports.services.exports import export_path, export_run
+
+    baseline = _rss_mb()
+    job = Export.objects.create(
+        project=Project.objects.get(slug="bench"), format=fmt, requested_by=get_user_model().objects.get(username="aud")
+    )
+    started = time.perf_counter()
+    job = export_run(export_id=str(job.pk))
+    seconds = time.perf_counter() - started
+    if job.state != "succeeded":
+        raise SystemExit(f"export failed: {job.error}")
+    manifest = job.manifest
+    return {
+        "seconds": seconds,
+        "events": manifest["audit_events"],
+        "versions": manifest["versions"],
+        "chain_ok": manifest["chain_verification"]["ok"],
+        "bytes": export_path(job.file_path).stat().st_size,
+        "peak_rss_mb": _rss_mb(),
+        "baseline_rss_mb": baseline,
+    }
+
+
+def _child(args: list[str], env: dict) -> dict:
+    output = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
+    if output.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{output.stderr[-3000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--versions", type=int, default=10_000)
+    parser.add_argument("--formats", default="csv,json")
+    parser.add_argument("--output", type=Path, help="also write the table to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL benchmark database afterwards")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.job == "seed":
+        print(json.dumps(seed(args.versions, args.events)))
+        return
+    if args.job:
+        print(json.dumps(export(args.job)))
+        return
+
+    base = os.environ.get("DATABASE_URL")
+    with tempfile.TemporaryDirectory(prefix="bench-exports-") as tmp:
+        url = _database_url(base, Path(tmp) / "bench.sqlite3")
+        postgres = url.startswith("postgres")
+        if postgres:
+            _postgres_admin(base, f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            _postgres_admin(base, f"CREATE DATABASE {BENCH_DB}")
+        env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "REGISTRY_STORAGE_ROOT": str(Path(tmp) / "storage")}
+        try:
+            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
+            seeded = _child(["--job", "seed", "--events", str(args.events), "--versions", str(args.versions)], env)
+            lines = [
+                f"Machine: {summary()}",
+                f"Database: {'PostgreSQL' if postgres else 'SQLite'}; seeding {args.versions:,} versions took "
+                f"{seeded['records_seconds']:.1f} s and {args.events:,} chained audit events "
+                f"{seeded['events_seconds']:.1f} s",
+                "",
+                "| format | versions | audit events | seconds | events/s | zip MB | peak RSS MB (after setup) "
+                "| chain |",
+                "|---|---:|---:|---:|---:|---:|---:|---|",
+            ]
+            for fmt in args.formats.split(","):
+                result = _child(["--job", fmt], env)
+                lines.append(
+                    f"| {fmt} | {result['versions']:,} | {result['events']:,} | {result['seconds']:.1f} | "
+                    f"{result['events'] / result['seconds']:,.0f} | {result['bytes'] / 1e6:.0f} | "
+                    f"{result['peak_rss_mb']:.0f} ({result['baseline_rss_mb']:.0f}) | "
+                    f"{'verified' if result['chain_ok'] else 'BROKEN'} |"
+                )
+        finally:
+            if postgres and not args.keep:
+                _postgres_admin(base, f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

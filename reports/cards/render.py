@@ -1,0 +1,126 @@
+"""Rendering a stored card revision as Markdown (Hugging Face front matter), HTML or JSON, from templates."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from django.template.loader import render_to_string
+
+from ..models import Card
+from ..plots import NO_DISTRIBUTIONS, NO_MATRICES, Plot, card_plots
+
+FORMATS = ("md", "html", "json")
+CONTENT_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+}
+GENERATOR = "synthetic-registry reports (card schema 1)"
+# The HTML card is a page of its own: no script, nothing loaded from elsewhere, plots inline.
+CARD_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    """A card in one format, ready to serve."""
+
+    content: bytes
+    content_type: str
+    filename: str
+
+
+def card_metadata(card: Card) -> dict[str, Any]:
+    """What identifies this revision (not part of the hashed context)."""
+    return {
+        "version_id": str(card.version_id),
+        "revision": card.revision,
+        "created_at": card.created_at.isoformat(),
+        "trigger": card.trigger,
+        "content_hash": card.content_hash,
+        "schema_version": card.schema_version,
+        "generator": GENERATOR,
+    }
+
+
+def _license_id(license_text: str) -> str:
+    # Hugging Face licence identifiers are lowercase SPDX-like ids ("cc-by-4.0").
+    return license_text.strip().lower().replace(" ", "-") if license_text.strip() else "unknown"
+
+
+def front_matter(card: Card) -> dict[str, Any]:
+    """Hugging Face dataset card metadata; the `synthetic` block carries the registry's provenance."""
+    c = card.context
+    identity, generation = c["identity"], c["generation"]
+    tags = ["synthetic", *[str(t) for t in identity["tags"] if str(t) != "synthetic"]]
+    return {
+        "pretty_name": identity["pretty_name"],
+        "license": _license_id(identity["license"]),
+        "tags": list(dict.fromkeys(tags)),
+        "source_datasets": [s["identity"] for s in c["sources"]],
+        "size_categories": [c["structure"]["size_category"]],
+        "annotations_creators": ["machine-generated"],
+        "synthetic": {
+            "generator": {"name": generation["generator"], "version": generation["generator_version"]},
+            "parameters": generation["parameters"],
+            "seed": generation["seed"],
+            "code_version": generation["code_version"],
+            "fingerprint": identity["fingerprint"],
+            "status": identity["status"],
+            "project": identity["project"],
+            "dataset": identity["dataset"],
+            "version": identity["version"],
+            "version_id": identity["version_id"],
+            "card_revision": card.revision,
+            "card_sha256": card.content_hash,
+        },
+    }
+
+
+def _template_context(card: Card) -> dict[str, Any]:
+    return {
+        "c": card.context,
+        "meta": card_metadata(card),
+        "parameters_json": json.dumps(card.context["generation"]["parameters"], indent=2, sort_keys=True),
+        "no_distributions": NO_DISTRIBUTIONS,
+        "no_matrices": NO_MATRICES,
+    }
+
+
+def render_markdown(card: Card) -> str:
+    """The card as Markdown with YAML front matter (Hugging Face's dataset card format)."""
+    front = yaml.safe_dump(front_matter(card), sort_keys=False, allow_unicode=True, width=1000)
+    return render_to_string("reports/card.md", {**_template_context(card), "front_matter_yaml": front})
+
+
+@lru_cache(maxsize=32)
+def _plots(content_hash: str, plots_json: str) -> dict[str, Plot | None]:
+    # Keyed by the content hash: a revision's plots never change, so drawing them once per process is enough.
+    return card_plots(json.loads(plots_json))
+
+
+def plots_for(card: Card) -> dict[str, Plot | None]:
+    """The card's plots (drawn once per process and revision)."""
+    return _plots(card.content_hash, json.dumps(card.context.get("plots") or {}, sort_keys=True))
+
+
+def render_html(card: Card) -> str:
+    """The card as a standalone HTML page with its plots embedded; every stored text is escaped."""
+    return render_to_string("reports/card.html", {**_template_context(card), "plots": plots_for(card)})
+
+
+def render_json(card: Card) -> str:
+    """The card as JSON: metadata, front matter and the hashed context."""
+    body = {"card": card_metadata(card), "front_matter": front_matter(card), "context": card.context}
+    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def render_card(card: Card, fmt: str) -> RenderedCard:
+    """One format of a card revision; `fmt` is one of FORMATS."""
+    renderers = {"md": render_markdown, "html": render_html, "json": render_json}
+    identity = card.context["identity"]
+    filename = f"{identity['dataset']}-v{identity['version']}-card-r{card.revision}.{fmt}"
+    return RenderedCard(renderers[fmt](card).encode("utf-8"), CONTENT_TYPES[fmt], filename)

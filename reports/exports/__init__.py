@@ -1,0 +1,1 @@
+"""Audit evidence exports: streamed version records, the audit-event extract with chain verification, files."""

@@ -1,0 +1,209 @@
+"""Building an export's zip: version records, then the verified audit-event extract, then the manifest.
+
+Every file is hashed while it is written; manifest.json (written last) lists each file's SHA-256, size and
+row count, the scope, the chain verification and the checklist summary.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.utils import timezone
+
+from governance.models import PolicyCheck
+from registry.models import Evaluation
+
+from ..models import Card, Export
+from .chain import ChainScan
+from .compliance import checklist_summary
+from .files import Bundle
+from .jsondoc import write_json
+from .records import version_records
+from .scope import ExportScope, scoped_versions
+from .tables import EVENT_COLUMNS, EVENTS_TABLE, VersionTables, cell, event_line
+
+Progress = Callable[[int, str], None]
+MANIFEST_VERSION = 1
+HOW_TO_VERIFY = (
+    "Each file's SHA-256 (sha256sum) must equal its entry in `files`. The SHA-256 of this manifest is recorded "
+    "in the registry's audit trail (event export.succeeded), whose chain verification is reported here. Every "
+    "exported audit event carries the fields its hash covers, as stored: hash = SHA-256(prev_hash + canonical "
+    "JSON of the event: sorted keys, no spaces, UTF-8, before/after as their JSON text). In export.json each "
+    "event is that canonical JSON plus `hash`; in audit_events.csv text is quoted and an empty cell is null."
+)
+
+
+class Ticker:
+    """Report progress between two percentages at most every `seconds` (each report is also a heartbeat)."""
+
+    def __init__(self, progress: Progress, step: str, low: int, high: int, total: int, seconds: float = 2.0):
+        self.progress, self.step, self.low, self.high = progress, step, low, high
+        self.total, self.seconds, self.done = max(total, 1), seconds, 0
+        self.last = time.monotonic()
+        progress(low, step)
+
+    def tick(self, count: int = 1) -> None:
+        self.update(self.done + count)
+
+    def update(self, done: int) -> None:
+        self.done = done
+        now = time.monotonic()
+        if now - self.last >= self.seconds:
+            self.last = now
+            share = min(self.done / self.total, 1.0)
+            self.progress(self.low + int((self.high - self.low) * share), self.step)
+
+
+def export_scope(export: Export) -> ExportScope:
+    """The scope an export record describes."""
+    return ExportScope(
+        project_id=export.project_id,
+        project_slug=export.project.slug,
+        start=export.period_start,
+        end=export.period_end,
+        version_ids=tuple(str(v) for v in export.version_ids or []),
+    )
+
+
+def _object_ids(scope: ExportScope) -> frozenset[str] | None:
+    """In version-list mode, the audit objects that belong to those versions (their evaluations, checks, cards)."""
+    if not scope.version_ids:
+        return None
+    ids = set(scope.version_ids)
+    ids |= {str(pk) for pk in Evaluation.objects.filter(version_id__in=scope.version_ids).values_list("pk", flat=True)}
+    ids |= {str(pk) for pk in PolicyCheck.objects.filter(version_id__in=scope.version_ids).values_list("pk", flat=True)}
+    ids |= {str(pk) for pk in Card.objects.filter(version_id__in=scope.version_ids).values_list("pk", flat=True)}
+    return frozenset(ids)
+
+
+class Checklist:
+    """Counts of documented / missing / not applicable per checklist item, over every exported version."""
+
+    def __init__(self):
+        self.counts: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, record: dict[str, Any]) -> None:
+        for item in record["checklist"]:
+            self.counts[item["item"]][item["status"]] += 1
+
+    def summary(self) -> list[dict[str, Any]]:
+        return checklist_summary(self.counts)
+
+
+def _small_csv(bundle: Bundle, name: str, header: list[str], rows: list[list[Any]]) -> None:
+    sink, handle = bundle.stream(name)
+    writer = csv.writer(sink, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[cell(v) for v in row] for row in rows])
+    sink.rows = len(rows)
+    bundle.finish(sink, name, handle)
+
+
+def _write_events(sink, scan: ChainScan, head, batch: int = 2000) -> None:
+    """The audit-event extract as CSV, handed to the sink `batch` lines at a time."""
+    sink.write(",".join(EVENT_COLUMNS) + "\n")
+    lines: list[str] = []
+    for row in scan.events(head):
+        lines.append(event_line(row))
+        if len(lines) == batch:
+            sink.write("".join(lines))
+            lines = []
+    sink.write("".join(lines))
+    sink.rows = scan.extracted
+
+
+def _build_csv(bundle: Bundle, scope: ExportScope, scan: ChainScan, head, ticks, checklist: Checklist) -> None:
+    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
+        tables = VersionTables(Path(tmp))
+        for record in version_records(scope):
+            tables.add(record)
+            checklist.add(record)
+            ticks["versions"].tick()
+        finished = tables.close()
+        sink, handle = bundle.stream(EVENTS_TABLE, background=True)
+        _write_events(sink, scan, head)
+        bundle.finish(sink, EVENTS_TABLE, handle)
+        for name, path, entry in finished:
+            bundle.add_file(name, path, entry)
+    verification = scan.verification.as_dict()
+    _small_csv(bundle, "chain_verification.csv", list(verification), [list(verification.values())])
+    summary = checklist.summary()
+    _small_csv(bundle, "checklist_summary.csv", list(summary[0]), [list(item.values()) for item in summary])
+
+
+def _build_pdf(bundle: Bundle, export: Export, scope: ExportScope, scan: ChainScan, head, ticks, checklist) -> None:
+    from .pdf import EVENT_LIMIT, write_pdf
+
+    records = []
+    for record in version_records(scope):
+        records.append(record)
+        checklist.add(record)
+        ticks["versions"].tick()
+    shown, by_action = [], Counter()
+    for row in scan.events(head):
+        by_action[row[5]] += 1
+        if len(shown) < EVENT_LIMIT:
+            shown.append(row)
+    sink, handle = bundle.stream("report.pdf")
+    write_pdf(
+        sink,
+        export=export,
+        scope=scope,
+        records=records,
+        events=shown,
+        event_count=scan.extracted,
+        by_action=by_action,
+        verification=scan.verification,
+        checklist=checklist.summary(),
+    )
+    bundle.finish(sink, "report.pdf", handle)
+
+
+def build_export(export: Export, path: Path, progress: Progress) -> dict[str, Any]:
+    """Write the export's zip to `path` and return its manifest."""
+    scope = export_scope(export)
+    scan = ChainScan(scope, object_ids=_object_ids(scope))
+    head = scan.head()
+    ticks = {
+        "versions": Ticker(progress, "versions", 1, 20, scoped_versions(scope).count()),
+    }
+    ticks["events"] = Ticker(progress, "audit events", 20, 95, scan.total(head[0]))
+    ticks["events"].last = 0.0  # the first events tick reports at once: "versions" is done
+    scan.on_progress = ticks["events"].update
+    checklist = Checklist()
+    bundle = Bundle(path)
+    try:
+        if export.format == "csv":
+            _build_csv(bundle, scope, scan, head, ticks, checklist)
+        elif export.format == "json":
+            write_json(bundle, export, scope, scan, head, ticks, checklist)
+        else:
+            _build_pdf(bundle, export, scope, scan, head, ticks, checklist)
+        progress(97, "manifest")
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "export_id": str(export.pk),
+            "format": export.format,
+            "scope": scope.as_dict(),
+            "generated_at": timezone.now().astimezone(dt.UTC).isoformat(),
+            "requested_by": export.requested_by.username,
+            "versions": ticks["versions"].done,
+            "audit_events": scan.extracted,
+            "audit_events_scanned": scan.scanned,
+            "chain_verification": scan.verification.as_dict(),
+            "checklist_summary": checklist.summary(),
+            "files": bundle.files,
+            "how_to_verify": HOW_TO_VERIFY,
+        }
+        bundle.close(manifest)
+    except BaseException:
+        bundle.abort()
+        raise
+    return manifest

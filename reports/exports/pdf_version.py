@@ -1,0 +1,116 @@
+"""The export PDF's section for one version: provenance, evaluations, checks, decisions, checklist, plots."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from reportlab.lib.units import cm
+from reportlab.platypus import CondPageBreak, Image, KeepTogether
+
+from .pdfkit import num, p, table
+
+
+def plots(record: dict[str, Any]) -> list:
+    """The version's distribution and fairness plots (from its latest card) as images with captions."""
+    from registry.models import DatasetVersion
+
+    from ..cards.context import card_context
+    from ..plots import distributions_plot, fairness_plot
+    from ..selectors import latest_card
+
+    version = DatasetVersion.objects.get(pk=record["version_id"])
+    card = latest_card(version)
+    data = (card.context if card else card_context(version)).get("plots") or {}
+    out = []
+    for plot in (distributions_plot(data.get("distributions")), fairness_plot(data.get("fairness"))):
+        if plot is not None:
+            image = Image(io.BytesIO(plot.png))
+            scale = min(16 * cm / image.drawWidth, 1.0)
+            image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
+            out += [KeepTogether([image, p(f"{plot.title}. {plot.caption}", "small")])]
+    if not data.get("distributions"):
+        out.append(p("No distribution data stored for this evaluation.", "small"))
+    return out
+
+
+def version_section(record: dict[str, Any], index: int) -> list:
+    """Provenance, evaluations (reported ones labelled), policy checks, decisions, flags and the checklist."""
+    r = record
+    out = [
+        CondPageBreak(8 * cm),
+        p(f"{index}. {r['dataset']} v{r['number']}", "h1"),
+        p(f"Version id {r['version_id']}"),
+    ]
+    card = r["card"]
+    out.append(
+        table(
+            [
+                ["Status", r["status"]],
+                ["SHA-256", r["fingerprint"]],
+                ["Generator", f"{r['generator']} {r['generator_version']}; seed {r['seed']}; code {r['code_version']}"],
+                ["Parameters", ", ".join(f"{k}={v}" for k, v in sorted(r["generator_parameters"].items())) or "—"],
+                ["Registered", f"{r['registered_at']} by {r['registered_by']} via {r['registered_via']}"],
+                [
+                    "Sources",
+                    "; ".join(f"{s['namespace']}:{s['name']}@{s['source_version'] or '?'}" for s in r["sources"])
+                    or "none declared",
+                ],
+                ["Card", f"revision {card['revision']}, sha256 {card['content_hash']}" if card else "not rendered"],
+            ],
+            [3, 14],
+            header=False,
+        )
+    )
+    out.append(p("Evaluations", "h2"))
+    if r["evaluations"]:
+        rows = [["id", "origin", "state", "finished", "headline metrics"]]
+        for e in r["evaluations"]:
+            origin = "verified" if e["origin"] == "verified" else "REPORTED (not verified)"
+            keys = ("quality.overall", "privacy.exact_copies", "privacy.dcr_baseline_protection", "fairness.max_tvd")
+            metrics = ", ".join(f"{k} {num(e['metrics'][k])}" for k in keys if k in e["metrics"])
+            rows.append([e["id"], origin, e["state"], e["finished_at"] or "—", metrics or "—"])
+        out.append(table(rows, [5.2, 2.6, 1.6, 3.4, 4.2]))
+    else:
+        out.append(p("No evaluation."))
+    out.append(p("Policy checks", "h2"))
+    if r["policy_checks"]:
+        latest = r["policy_checks"][-1]
+        out.append(
+            p(
+                f"{len(r['policy_checks'])} checks; latest {latest['created_at']} "
+                f"({latest['trigger']}): {latest['verdict']}"
+            )
+        )
+        failing = [o for o in latest["outcomes"] if o["verdict"] != "pass"]
+        if failing:
+            rows = [["metric", "rule", "observed", "severity", "verdict"]]
+            rows += [
+                [o["metric"], f"{o['operator']} {o['threshold']}", num(o["observed"], 4), o["severity"], o["verdict"]]
+                for o in failing
+            ]
+            out.append(table(rows, [5.5, 3, 3, 2.5, 3]))
+    else:
+        out.append(p("No policy check."))
+    out.append(p("Decisions and waivers", "h2"))
+    if r["decisions"]:
+        rows = [["when", "decision", "by", "comment", "waiver"]]
+        rows += [
+            [
+                d["created_at"],
+                f"{d['action']} ({d['from_status']} → {d['to_status']})",
+                d["decided_by"],
+                d["comment"] or "—",
+                d["waiver"] or "—",
+            ]
+            for d in r["decisions"]
+        ]
+        out.append(table(rows, [3.2, 3.4, 2.2, 4.1, 4.1]))
+    else:
+        out.append(p("No decision."))
+    for flag in r["flags"]:
+        out.append(p(f"Flag {flag['created_at']}: {flag['reason']} ({'resolved' if flag['resolved'] else 'open'})"))
+    out.append(p("Checklist", "h2"))
+    rows = [["item", "status", "evidence"]] + [[c["item"], c["status"], c["evidence"]] for c in r["checklist"]]
+    out.append(table(rows, [2.6, 2.2, 12.2]))
+    return out

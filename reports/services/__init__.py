@@ -1,0 +1,1 @@
+"""Write services of the reports app: card revisions and audit exports."""
