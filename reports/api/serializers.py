@@ -9,6 +9,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from registry.api.fields import StrictFieldsMixin
+
 from ..models import Export, ExportFormat
 
 
@@ -36,7 +38,7 @@ class DateOrDateTimeField(serializers.Field):
         return value
 
 
-class PeriodSerializer(serializers.Serializer):
+class PeriodSerializer(StrictFieldsMixin, serializers.Serializer):
     start = DateOrDateTimeField(required=False, help_text="Inclusive.")
     end = DateOrDateTimeField(required=False, help_text="A date includes that whole day; a date-time is exclusive.")
 
@@ -50,7 +52,7 @@ class PeriodSerializer(serializers.Serializer):
         return {"start": start, "end": end}
 
 
-class ExportRequestSerializer(serializers.Serializer):
+class ExportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     project = serializers.CharField(help_text="Project slug.")
     format = serializers.ChoiceField(choices=ExportFormat.values)
     period = PeriodSerializer(required=False, help_text="Versions registered and events that occurred in it.")

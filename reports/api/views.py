@@ -16,13 +16,13 @@ from rest_framework.views import APIView
 
 from governance.context import Actor
 from governance.models import Project
+from governance.permissions import require_capability
 from governance.roles import Capability
 from governance.selectors import project_ids_with
 from registry.models import DatasetVersion
 
 from ..cards.render import CARD_CSP, FORMATS, render_card
 from ..models import CardTrigger, Export
-from ..permissions import require_capability
 from ..selectors import card_revision, exports_visible
 from ..services.cards import card_refresh
 from ..services.exports import export_download, export_request

@@ -25,6 +25,7 @@ from governance.audit import audited_atomic, record_event
 from governance.context import Actor
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.models import Project
+from governance.permissions import require_capability
 from governance.roles import Capability
 from registry.models import DatasetVersion
 from registry.models.jobs import JobState
@@ -32,7 +33,6 @@ from registry.models.jobs import JobState
 from ..exports.build import build_export
 from ..exports.files import manifest_bytes, sha256_file
 from ..models import Export, ExportFormat
-from ..permissions import require_capability
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3

@@ -150,6 +150,11 @@ def test_request_follow_and_download(team, export):
             {"project": "acme", "format": "csv", "versions": ["x"]},
             {"versions": {"0": ["Must be a valid UUID."]}},
         ),
+        ({"project": "acme", "fromat": "csv", "format": "csv"}, {"fromat": ["Unknown field."]}),
+        (
+            {"project": "acme", "format": "csv", "period": {"begin": "2026-01-01"}},
+            {"period": {"begin": ["Unknown field."]}},
+        ),
     ],
 )
 def test_bad_requests_name_the_field(team, body, errors):
