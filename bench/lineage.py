@@ -272,7 +272,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=4000, help="events per ingest run (START+COMPLETE pairs)")
+    parser.add_argument("--events", type=int, default=100_000, help="events in the batch ingest run")
+    parser.add_argument("--single-events", type=int, default=2000, help="events in each one-request-per-event run")
     parser.add_argument("--nodes", type=int, default=100_000, help="nodes in the query benchmark graph")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
@@ -282,17 +283,24 @@ def main() -> None:
 
     print(summary())
     _setup()
+    import logging
+
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per request from the async transport
     _clear_lineage()
     token = _token()
     server, url = _serve(args.workers)
     rows = []
     try:
-        for label, run in (
-            ("HttpTransport (sync, 1 request/event)", lambda ev: _ingest_sync(url, token, ev)),
-            ("AsyncHttpTransport (8 concurrent)", lambda ev: _ingest_async(url, token, ev)),
-            ("openlineage-python events, /batch x100, 4 threads", lambda ev: _ingest_batches(url, token, ev, 100, 4)),
+        for label, count, run in (
+            ("HttpTransport (sync, 1 request/event)", args.single_events, lambda ev: _ingest_sync(url, token, ev)),
+            ("AsyncHttpTransport (8 concurrent)", args.single_events, lambda ev: _ingest_async(url, token, ev)),
+            (
+                "openlineage-python events, /batch x200, 4 threads",
+                args.events,
+                lambda ev: _ingest_batches(url, token, ev, 200, 4),
+            ),
         ):
-            events = _events(args.events, seed=len(rows) + 1)
+            events = _events(count, seed=len(rows) + 1)
             seconds = run(events)
             rows.append(("ingest", label, len(events), seconds, len(events) / seconds))
             print(f"  {label}: {len(events)} events in {seconds:.2f} s = {len(events) / seconds:,.0f} events/s")

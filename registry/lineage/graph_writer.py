@@ -21,6 +21,7 @@ from ..models import (
     LineageRunIO,
     NodeKind,
 )
+from .bulk import bulk_update_values, insert_rows, instance_row
 from .validation import DatasetRef, ParsedEvent
 
 TERMINAL = {"COMPLETE", "FAIL", "ABORT"}
@@ -67,10 +68,10 @@ class GraphWriter:
         self.new_versions: list[tuple[NodeKey, str]] = []
         self.io: dict[tuple[uuid.UUID, NodeKey, str], tuple[tuple[NodeKey, str] | None, dt.datetime]] = {}
         self.columns: dict[tuple, dict] = {}
-        self.jobs_with_new_io: set[NodeKey] = set()
         self.static_edges: dict[NodeKey, tuple[list[NodeKey], list[NodeKey]]] = {}
         self.current: dict[NodeKey, tuple[str, dt.datetime]] = {}  # dataset -> (version, time)
         self.latest_run: dict[NodeKey, uuid.UUID] = {}
+        self.edges_run: dict[NodeKey, LineageRun] = {}
 
     # --- loading ------------------------------------------------------------------------------
     def _keys(self) -> set[NodeKey]:
@@ -89,24 +90,25 @@ class GraphWriter:
         for event in self.events:
             for key in self._event_keys(event):
                 first_seen.setdefault(key, event.event_time)
+        # Concurrent batches must take row locks in one global order or they deadlock: insert every key
+        # (existing ones are skipped without a lock) and then lock them all, both in key order.
+        insert_rows(
+            LineageNode,
+            [
+                {
+                    "project_id": self.project.pk,
+                    "kind": k[0],
+                    "namespace": k[1],
+                    "name": k[2],
+                    "facets": {},
+                    "created_at": first_seen[k],
+                    "updated_at": first_seen[k],
+                }
+                for k in sorted(keys)
+            ],
+            conflict=["project_id", "kind", "namespace", "name"],
+        )
         self._fetch_nodes(keys)
-        missing = [k for k in keys if k not in self.nodes]
-        if missing:
-            LineageNode.objects.bulk_create(
-                [
-                    LineageNode(
-                        project=self.project,
-                        kind=k[0],
-                        namespace=k[1],
-                        name=k[2],
-                        created_at=first_seen[k],
-                        updated_at=first_seen[k],
-                    )
-                    for k in missing
-                ],
-                ignore_conflicts=True,
-            )
-            self._fetch_nodes(set(missing))
         run_ids = {e.run_id for e in self.events if e.run_id is not None}
         self.runs = {
             r.run_id: r
@@ -160,12 +162,14 @@ class GraphWriter:
             namespaces = {ns for ns, _ in identities}
             names = {n for _, n in identities}
             condition |= Q(kind=kind, namespace__in=namespaces, name__in=names)
-        # Locked in primary-key order: concurrent batches touching the same nodes queue instead of losing
-        # each other's facets, and cannot deadlock.
+        # Locked in key order (the order they were inserted in): concurrent batches touching the same nodes
+        # queue instead of losing each other's facets.
         locked = (
-            LineageNode.objects.filter(condition, project=self.project).select_for_update(of=("self",)).order_by("pk")
+            LineageNode.objects.filter(condition, project=self.project)
+            .select_for_update(of=("self",))
+            .order_by("kind", "namespace", "name")
         )
-        for node in locked.select_related("current_version", "latest_run"):
+        for node in locked.select_related("current_version", "latest_run", "edges_run"):
             key = (node.kind, node.namespace, node.name)
             if key in keys:
                 self.nodes[key] = node
@@ -279,7 +283,9 @@ class GraphWriter:
                 self.io[(run.run_id, key, direction)] = (vkey, when)
         if event.inputs or event.outputs:
             run.last_io_time = max(filter(None, [run.last_io_time, when]))
-            self.jobs_with_new_io.add(job_key)
+            current = self.edges_run.get(job_key) or self.nodes[job_key].edges_run
+            if current is None or current.run_id == run.run_id or run.last_io_time >= current.last_io_time:
+                self.edges_run[job_key] = run
         job = self.nodes[job_key]
         latest_run = self.runs[self.latest_run[job_key]] if job_key in self.latest_run else job.latest_run
         if latest_run is None or latest_run.run_id == run.run_id or run.last_event_time >= latest_run.last_event_time:
@@ -314,8 +320,8 @@ class GraphWriter:
         return {self.nodes[k].pk for k in self._keys()}
 
     def _flush(self) -> None:
-        new_runs = [self.runs[r] for r in self.new_runs]
-        old_runs = [run for run_id, run in self.runs.items() if run_id not in self.new_runs]
+        new_runs = [self.runs[r] for r in sorted(self.new_runs)]
+        old_runs = [self.runs[r] for r in sorted(self.runs) if r not in self.new_runs]
         run_fields = [
             "state",
             "started_at",
@@ -329,36 +335,47 @@ class GraphWriter:
         ]
         if new_runs:
             # A run's START and COMPLETE may arrive in parallel requests: the later write wins.
-            LineageRun.objects.bulk_create(
-                new_runs, update_conflicts=True, unique_fields=["project", "run_id"], update_fields=run_fields
+            written = insert_rows(
+                LineageRun,
+                [instance_row(run) for run in new_runs],
+                conflict=["project_id", "run_id"],
+                update=run_fields,
+                returning=["id", "run_id"],
             )
+            for pk, run_id in written:
+                self.runs[run_id].pk = pk
         if old_runs:
-            LineageRun.objects.bulk_update(old_runs, run_fields)
+            bulk_update_values(LineageRun, old_runs, run_fields)
         if self.new_versions:
-            LineageDatasetVersion.objects.bulk_create(
-                [self.versions[v] for v in self.new_versions],
-                update_conflicts=True,
-                unique_fields=["dataset", "version"],
-                update_fields=["facets"],
+            rows = [instance_row(self.versions[vkey]) for vkey in sorted(self.new_versions)]
+            keys = {self.nodes[key].pk: key for key, _ in self.new_versions}
+            written = insert_rows(
+                LineageDatasetVersion,
+                rows,
+                conflict=["dataset_id", "version"],
+                update=["facets"],
+                returning=["id", "dataset_id", "version"],
             )
+            for pk, dataset_id, version in written:
+                self.versions[(keys[dataset_id], version)].pk = pk
         changed_versions = [v for k, v in self.versions.items() if k not in self.new_versions and v.pk]
         if changed_versions:
-            LineageDatasetVersion.objects.bulk_update(changed_versions, ["facets", "run"])
+            bulk_update_values(LineageDatasetVersion, changed_versions, ["facets", "run"])
         if self.io:
-            LineageRunIO.objects.bulk_create(
+            insert_rows(
+                LineageRunIO,
                 [
-                    LineageRunIO(
-                        run=self.runs[run_id],
-                        dataset=self.nodes[key],
-                        direction=direction,
-                        dataset_version=self.versions[vkey] if vkey else None,
-                        event_time=when,
-                    )
-                    for (run_id, key, direction), (vkey, when) in self.io.items()
+                    {
+                        "run_id": self.runs[run_id].pk,
+                        "dataset_id": self.nodes[key].pk,
+                        "direction": direction,
+                        "dataset_version_id": self.versions[vkey].pk if vkey else None,
+                        "event_time": when,
+                    }
+                    for (run_id, key, direction), (vkey, when) in sorted(self.io.items())
                 ],
-                update_conflicts=True,
-                unique_fields=["run", "dataset", "direction"],
-                update_fields=["dataset_version", "event_time"],
+                conflict=["run_id", "dataset_id", "direction"],
+                update=["dataset_version_id", "event_time"],
             )
         self._flush_columns()
         self._flush_nodes()
@@ -370,21 +387,21 @@ class GraphWriter:
     def _flush_columns(self) -> None:
         if not self.columns:
             return
-        ColumnLineage.objects.bulk_create(
+        insert_rows(
+            ColumnLineage,
             [
-                ColumnLineage(
-                    dataset=self.nodes[key],
-                    field=field,
-                    input_namespace=namespace,
-                    input_name=name,
-                    input_field=input_field,
+                {
+                    "dataset_id": self.nodes[key].pk,
+                    "field": field,
+                    "input_namespace": namespace,
+                    "input_name": name,
+                    "input_field": input_field,
                     **values,
-                )
-                for (key, field, namespace, name, input_field), values in self.columns.items()
+                }
+                for (key, field, namespace, name, input_field), values in sorted(self.columns.items())
             ],
-            update_conflicts=True,
-            unique_fields=["dataset", "field", "input_namespace", "input_name", "input_field"],
-            update_fields=["transformation_description", "transformation_type", "transformations", "event_time"],
+            conflict=["dataset_id", "field", "input_namespace", "input_name", "input_field"],
+            update=["transformation_description", "transformation_type", "transformations", "event_time"],
         )
 
     def _flush_nodes(self) -> None:
@@ -395,46 +412,50 @@ class GraphWriter:
                 node.current_version = self.versions.get((key, version)) or node.current_version
             if key in self.latest_run:
                 node.latest_run = self.runs[self.latest_run[key]]
+        for key, run in self.edges_run.items():
+            self.nodes[key].edges_run = run
+            self.dirty_nodes.add(key)
         if self.dirty_nodes:
-            LineageNode.objects.bulk_update(
-                [self.nodes[k] for k in self.dirty_nodes], ["facets", "updated_at", "current_version", "latest_run"]
+            bulk_update_values(
+                LineageNode,
+                [self.nodes[k] for k in sorted(self.dirty_nodes)],
+                ["facets", "updated_at", "current_version", "latest_run", "edges_run"],
             )
 
     def _flush_adjacency(self) -> None:
         """A job's current edges are the inputs and outputs of its newest run that named any."""
-        edges: dict[NodeKey, tuple[list[LineageNode], list[LineageNode]]] = {}
-        if self.jobs_with_new_io:
-            jobs = [self.nodes[k] for k in self.jobs_with_new_io]
-            newest: dict[int, LineageRun] = {}
-            for run in (
-                LineageRun.objects.filter(job__in=jobs).exclude(last_io_time=None).order_by("job_id", "-last_io_time")
-            ):
-                newest.setdefault(run.job_id, run)
-            ios = LineageRunIO.objects.filter(run__in=list(newest.values())).select_related("dataset")
-            by_run: dict = defaultdict(lambda: ([], []))
-            for io in ios:
-                by_run[io.run_id][0 if io.direction == "in" else 1].append(io.dataset)
-            for job in jobs:
-                run = newest.get(job.pk)
-                if run is not None:
-                    edges[self._key(job)] = by_run[run.pk]
+        edges: dict[NodeKey, tuple[list[int], list[int]]] = {}
+        io_by_run: dict[uuid.UUID, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
+        older = [run for run in self.edges_run.values() if run.run_id not in self.new_runs]
+        # Runs that existed before this batch may have inputs or outputs from earlier batches.
+        stored = LineageRunIO.objects.filter(run__in=[run.pk for run in older]).values_list(
+            "run__run_id", "dataset_id", "direction"
+        )
+        for run_id, dataset_id, direction in stored if older else []:
+            io_by_run[run_id][0 if direction == "in" else 1].add(dataset_id)
+        for (run_id, key, direction), _ in self.io.items():
+            io_by_run[run_id][0 if direction == "in" else 1].add(self.nodes[key].pk)
+        for job_key, run in self.edges_run.items():
+            inputs, outputs = io_by_run[run.run_id]
+            edges[job_key] = (sorted(inputs), sorted(outputs))
         for job_key, (inputs, outputs) in self.static_edges.items():
-            edges.setdefault(job_key, ([self.nodes[k] for k in inputs], [self.nodes[k] for k in outputs]))
+            edges.setdefault(job_key, ([self.nodes[k].pk for k in inputs], [self.nodes[k].pk for k in outputs]))
         if not edges:
             return
-        jobs = [self.nodes[k] for k in edges]
+        jobs = [self.nodes[k] for k in sorted(edges)]
         LineageAdjacency.objects.filter(job__in=jobs).delete()
-        rows = []
+        rows = set()
         for job_key, (inputs, outputs) in edges.items():
-            job = self.nodes[job_key]
-            for dataset in {d.pk: d for d in inputs}.values():
-                rows += [
-                    LineageAdjacency(node=dataset, neighbor=job, direction="out", job=job),
-                    LineageAdjacency(node=job, neighbor=dataset, direction="in", job=job),
-                ]
-            for dataset in {d.pk: d for d in outputs}.values():
-                rows += [
-                    LineageAdjacency(node=job, neighbor=dataset, direction="out", job=job),
-                    LineageAdjacency(node=dataset, neighbor=job, direction="in", job=job),
-                ]
-        LineageAdjacency.objects.bulk_create(rows, ignore_conflicts=True)
+            job = self.nodes[job_key].pk
+            for dataset in inputs:
+                rows |= {(dataset, job, "out", job), (job, dataset, "in", job)}
+            for dataset in outputs:
+                rows |= {(job, dataset, "out", job), (dataset, job, "in", job)}
+        insert_rows(
+            LineageAdjacency,
+            [
+                {"node_id": node, "neighbor_id": neighbor, "direction": direction, "job_id": job}
+                for node, neighbor, direction, job in sorted(rows)
+            ],
+            conflict=["node_id", "neighbor_id", "direction"],
+        )

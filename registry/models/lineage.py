@@ -53,6 +53,8 @@ class LineageNode(models.Model):
         "LineageDatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     latest_run = models.ForeignKey("LineageRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A job's current edges are the inputs and outputs of this run: its newest run that named any.
+    edges_run = models.ForeignKey("LineageRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from registry.models import LineageEvent, LineageRun
+from registry.models import LineageDatasetVersion, LineageEvent, LineageRun
 
 pytestmark = pytest.mark.django_db
 
@@ -280,6 +280,46 @@ def test_inputs_bind_to_the_version_the_event_named(pipeline):
     nodes = graph(pipeline, f"run:{run}")
     assert {n["id"]: n["data"].get("currentVersion") for n in nodes}["dataset:pg:src"] == "1"
     assert LineageRun.objects.get(run_id=run).io.get().dataset_version.version == "1"
+
+
+def test_a_version_first_read_then_written_by_a_new_run_records_that_run(pipeline):
+    """The version row exists before the run that writes it does: its run is set once the run is saved."""
+    version = {"version": {"datasetVersion": "7"}}
+    post(pipeline, run_event("use:b", inputs=[("pg", "out", version)], time="2026-11-01T00:00:00Z"))
+    writer = uuid.uuid4()
+    response = post(
+        pipeline, run_event("gen:a", outputs=[("pg", "out", version)], run_id=writer, time="2026-11-02T00:00:00Z")
+    )
+    assert response.status_code == 201, response.content
+    stored = LineageDatasetVersion.objects.get(dataset__name="out", version="7")
+    assert stored.run.run_id == writer
+
+
+def test_one_batch_creates_runs_versions_and_edges_that_refer_to_each_other(pipeline):
+    first, second = uuid.uuid4(), uuid.uuid4()
+    events = [
+        run_event("gen:a", state="START", run_id=first, inputs=["pg:src"], time="2026-11-01T00:00:00Z"),
+        run_event("gen:a", run_id=first, inputs=["pg:src"], outputs=["pg:mid"], time="2026-11-01T00:01:00Z"),
+        run_event("gen:b", run_id=second, inputs=["pg:mid"], outputs=["pg:out"], time="2026-11-01T00:02:00Z"),
+    ]
+    response = pipeline.client.post("/api/v1/lineage/batch", json.dumps(events), content_type="application/json")
+    assert response.status_code == 201, response.content
+    mid = LineageDatasetVersion.objects.get(dataset__name="mid")
+    assert (mid.run.run_id, LineageRun.objects.get(run_id=first).state) == (first, "COMPLETE")
+    assert [
+        (io.dataset.name, io.direction, io.dataset_version_id)
+        for io in LineageRun.objects.get(run_id=second).io.order_by("direction")
+    ] == [
+        ("mid", "in", mid.pk),
+        ("out", "out", LineageDatasetVersion.objects.get(dataset__name="out").pk),
+    ]
+    assert ids(graph(pipeline, "dataset:pg:out", depth=5)) == [
+        "dataset:pg:mid",
+        "dataset:pg:out",
+        "dataset:pg:src",
+        "job:gen:a",
+        "job:gen:b",
+    ]
 
 
 def test_column_lineage(pipeline):
