@@ -21,6 +21,7 @@ from governance.roles import Capability
 from registry.models import DatasetVersion
 
 from .cards.render import CARD_CSP, FORMATS, render_card
+from .exports.scope import describe_period
 from .models import Card, CardTrigger, Export, ExportFormat
 from .selectors import card_revision
 from .services.cards import card_refresh
@@ -97,6 +98,8 @@ class ExportForm(forms.Form):
     def __init__(self, *args, projects=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects if projects is not None else Project.objects.none()
+        if projects is not None and len(projects) == 1:
+            self.fields["project"].initial = projects[0].pk
 
 
 @admin.register(Export)
@@ -167,9 +170,7 @@ class ExportAdmin(ProjectScopedAdmin):
     def period(self, export):
         if export.version_ids:
             return f"{len(export.version_ids)} versions"
-        start = export.period_start.date().isoformat() if export.period_start else "…"
-        end = export.period_end.date().isoformat() if export.period_end else "…"
-        return f"{start} → {end} (end exclusive)"
+        return describe_period(export.period_start, export.period_end)
 
     @admin.display(description="state")
     def state_badge(self, export):

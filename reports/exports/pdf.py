@@ -14,14 +14,14 @@ from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer
 
 from .pdf_version import plots, version_section
 from .pdfkit import FONT, S, num, p, register_fonts, styles, table, verified
-from .scope import ExportScope
+from .scope import ExportScope, describe_period
 
 EVENT_LIMIT = 2000
 PLOT_LIMIT = 50
 
 
 def _cover(export, scope: ExportScope, records, event_count, verification) -> list:
-    period = f"{scope.start or 'the beginning'} to {scope.end or 'now'} (end exclusive)"
+    period = describe_period(scope.start, scope.end)
     chain = (
         f"verified: {verification.checked:,} events, head #{verification.head_sequence} {verification.head_hash}"
         if verification.ok

@@ -30,6 +30,26 @@ class ExportScope:
         }
 
 
+def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """The period [start, end) for people: whole UTC days as inclusive dates, other bounds as date-times."""
+
+    def midnight(value: dt.datetime) -> bool:
+        return value.astimezone(dt.UTC).time() == dt.time()
+
+    if start is None and end is None:
+        return "all time"
+    first = (start.astimezone(dt.UTC).date().isoformat() if midnight(start) else start.isoformat()) if start else None
+    if end is None:
+        last = None
+    elif midnight(end):
+        last = f"through {(end.astimezone(dt.UTC) - dt.timedelta(days=1)).date().isoformat()}"
+    else:
+        last = f"until {end.isoformat()} (exclusive)"
+    if first and last:
+        return f"from {first} {last}"
+    return f"from {first}" if first else last
+
+
 def scoped_versions(scope: ExportScope) -> QuerySet[DatasetVersion]:
     """The versions an export covers, oldest first (by dataset, then number)."""
     versions = DatasetVersion.objects.filter(dataset__project_id=scope.project_id)

@@ -82,3 +82,19 @@ def test_non_auditors_get_no_export_admin(team, role):
     client = _staff(team[role])
     assert client.get("/admin/reports/export/").status_code == 403
     assert client.get("/admin/reports/export/add/").status_code == 403
+
+
+def test_the_export_form_preselects_a_single_project_and_lists_inclusive_days(team, version):
+    client = _staff(team["auditor"])
+    form = client.get("/admin/reports/export/add/").context["form"]
+    assert form.fields["project"].initial == team["auditor"].project.pk
+    client.post(
+        "/admin/reports/export/add/",
+        {"project": team["auditor"].project.pk, "format": "json", "start": "2026-01-01", "end": "2026-01-31"},
+    )
+    export = Export.objects.get()
+    assert (export.period_start.isoformat(), export.period_end.isoformat()) == (
+        "2026-01-01T00:00:00+00:00",
+        "2026-02-01T00:00:00+00:00",
+    )
+    assert "from 2026-01-01 through 2026-01-31" in client.get("/admin/reports/export/").content.decode()

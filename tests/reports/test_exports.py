@@ -18,6 +18,7 @@ from governance.models import AuditEvent
 from governance.policies import policy_check_run
 from governance.workflow import version_decide
 from reports.exports.chain import EVENT_FIELDS, row_hash
+from reports.exports.scope import describe_period
 from reports.models import Export
 from reports.services.cards import card_refresh
 from reports.services.exports import export_download, export_path, export_run, reap_stale_exports
@@ -195,7 +196,7 @@ def test_an_empty_period_still_makes_a_complete_pdf(world, run):
     manifest = json.loads(_zip(export).read("manifest.json"))
     assert (export.state, manifest["versions"], manifest["audit_events"]) == ("succeeded", 0, 0)
     text = PdfReader(io.BytesIO(_zip(export).read("report.pdf"))).pages[0].extract_text()
-    assert "2020-01-01 00:00:00+00:00 to 2020-02-01 00:00:00+00:00 (end exclusive)" in text
+    assert "from 2020-01-01 through 2020-01-31" in text
 
 
 def test_a_period_limits_versions_and_events(world, run):
@@ -299,3 +300,25 @@ def test_downloads_are_audited_and_need_a_finished_export(world, run, team):
     with pytest.raises(Conflict) as refused:
         export_download(actor=auditor, export=queued)
     assert refused.value.reason == "the export is queued; download it once it has succeeded"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "text"),
+    [
+        (None, None, "all time"),
+        (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None, "from 2026-01-01"),
+        (None, dt.datetime(2026, 2, 1, tzinfo=dt.UTC), "through 2026-01-31"),
+        (
+            dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+            "from 2026-01-01 through 2026-01-01",
+        ),
+        (
+            dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC),
+            dt.datetime(2026, 1, 1, 17, tzinfo=dt.UTC),
+            "from 2026-01-01T09:30:00+00:00 until 2026-01-01T17:00:00+00:00 (exclusive)",
+        ),
+    ],
+)
+def test_periods_are_described_with_inclusive_days(start, end, text):
+    assert describe_period(start, end) == text
