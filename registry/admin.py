@@ -21,7 +21,16 @@ from governance.selectors import has_capability
 from governance.workflow import version_decide
 
 from .lineage.diagram import version_diagram
-from .models import Dataset, DatasetVersion, Evaluation, Generator, RegistrationJob, SourceDataset, VersionSource
+from .models import (
+    Dataset,
+    DatasetVersion,
+    Evaluation,
+    Generator,
+    RegistrationJob,
+    SourceDataset,
+    VersionSource,
+    VersionStatus,
+)
 from .selectors import version_evidence
 
 
@@ -67,7 +76,8 @@ class SourceDatasetAdmin(ProjectScopedAdmin):
             else:
                 self.message_user(
                     request,
-                    f"{source} revoked; {len(outcome.flagged)} downstream versions listed below.",
+                    f"Source {source} revoked; {len(outcome.flagged)} downstream versions flagged for re-review "
+                    "(listed below).",
                     messages.SUCCESS,
                 )
         return HttpResponseRedirect(target)
@@ -236,7 +246,7 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
             self.message_user(
                 request,
                 f"Downstream: {item['project']}/{item['dataset']} v{item['number']} "
-                f"{item['previous_status']} → {item['status']}",
+                f"{VersionStatus(item['previous_status']).label} → {VersionStatus(item['status']).label}",
                 messages.WARNING,
             )
         return HttpResponseRedirect(target)

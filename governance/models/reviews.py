@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from registry.models import DatasetVersion
+from registry.models import DatasetVersion, VersionStatus
 
 from .policies import PolicyCheck
 
@@ -54,7 +54,7 @@ class ImpactFlag(models.Model):
         "registry.SourceDataset", null=True, blank=True, on_delete=models.PROTECT, related_name="caused_flags"
     )
     reason = models.TextField()
-    previous_status = models.CharField(max_length=32)
+    previous_status = models.CharField(max_length=32, choices=VersionStatus.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     resolved_by = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.PROTECT)
 

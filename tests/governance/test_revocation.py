@@ -1,6 +1,7 @@
 """Revoking a version or a source flags everything downstream, over a three-level lineage, once."""
 
 import pytest
+from django.test import Client
 
 from governance.audit import verify_chain
 from governance.models import AuditEvent, ImpactFlag
@@ -177,3 +178,42 @@ def test_only_reviewers_and_admins_revoke_sources(project, team, lineage):
     blank = team["admin"].client.post(f"/api/v1/sources/{lineage['real'].pk}/revoke/", {"reason": " "}, format="json")
     assert (blank.status_code, blank.json()) == (400, {"reason": ["a reason is required to revoke"]})
     assert SourceDataset.objects.get(pk=lineage["real"].pk).revoked_at is None
+
+
+def _staff_client(member):
+    member.user.is_staff = True
+    member.user.save()
+    client = Client()
+    client.force_login(member.user)
+    return client
+
+
+def test_a_project_admin_revokes_a_source_in_the_admin_and_sees_the_impact(project, team, lineage):
+    client = _staff_client(team["admin"])
+    page = f"/admin/registry/sourcedataset/{lineage['real'].pk}/change/"
+    assert 'id="id_reason"' in client.get(page).content.decode()
+    response = client.post(
+        f"/admin/registry/sourcedataset/{lineage['real'].pk}/revoke/", {"reason": "GDPR erasure #9"}, follow=True
+    )
+    assert response.redirect_chain == [(page, 302)]
+    html = response.content.decode()
+    assert (
+        "Source postgres://warehouse:public.patients revoked; 3 downstream versions flagged for re-review "
+        "(listed below)." in html
+    )
+    assert "GDPR erasure #9" in html
+    assert html.count("<td>Approved</td><td>Needs re-review</td>") == 2
+    assert "<td>Pending review</td><td>Needs re-review</td>" in html
+    assert _statuses(lineage) == {"a": "needs_rereview", "b": "needs_rereview", "c": "needs_rereview", "d": "approved"}
+
+
+def test_the_admin_revoke_form_is_refused_to_a_pipeline(project, team, lineage):
+    client = _staff_client(team["pipeline"])
+    page = f"/admin/registry/sourcedataset/{lineage['real'].pk}/change/"
+    assert 'id="id_reason"' not in client.get(page).content.decode()
+    response = client.post(f"/admin/registry/sourcedataset/{lineage['real'].pk}/revoke/", {"reason": "x"}, follow=True)
+    assert (
+        "Revocation refused: &#x27;revoke&#x27; in project &#x27;acme&#x27; is not allowed" in response.content.decode()
+    )
+    assert SourceDataset.objects.get(pk=lineage["real"].pk).revoked_at is None
+    assert ImpactFlag.objects.count() == 0
