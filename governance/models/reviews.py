@@ -31,8 +31,8 @@ class Decision(models.Model):
     waived_rules = models.JSONField(default=list, blank=True)
     policy_check = models.ForeignKey(PolicyCheck, null=True, blank=True, on_delete=models.PROTECT)
     review_round = models.PositiveIntegerField(default=0)
-    from_status = models.CharField(max_length=32)
-    to_status = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=32, choices=VersionStatus.choices)
+    to_status = models.CharField(max_length=32, choices=VersionStatus.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import uuid
+from xml.etree import ElementTree
 
 import attr
 import pytest
@@ -12,6 +13,7 @@ from openlineage.client.facet_v2 import DatasetFacet, schema_dataset
 
 from governance.audit import verify_chain
 from registry.lineage import emit
+from registry.lineage.diagram import version_diagram
 from registry.models import DatasetVersion, LineageEvent, LineageOutbox
 from tests.factories import ProjectFactory
 from tests.governance.test_workflow import decide
@@ -351,3 +353,52 @@ def test_generator_names_longer_than_the_store_allows_are_422(pipeline):
         422,
         {"outputs[0].facets.syntheticRegistry_generator.name": ["is longer than 200 characters"]},
     )
+
+
+@pytest.mark.django_db
+def test_the_admin_diagram_draws_sources_run_version_and_what_is_downstream(pipeline):
+    def content(fingerprint):
+        return {"fingerprint": fingerprint, "schema": [{"name": "a", "dtype": "int64"}], "rowCount": 5}
+
+    generated = {"syntheticRegistry_generator": {"name": "gen", "dataset": "claims"}}
+    post(
+        pipeline,
+        run_event(
+            "airflow:gen",
+            inputs=["pg:claims_<real>"],
+            outputs=[("s3", "claims.parquet", {**generated, "syntheticRegistry_content": content("d" * 64)})],
+        ),
+    )
+    derived = {"syntheticRegistry_generator": {"name": "gen", "dataset": "claims-small"}}
+    post(
+        pipeline,
+        run_event(
+            "airflow:shrink",
+            inputs=["s3:claims.parquet"],
+            outputs=[("s3", "claims-small.parquet", {**derived, "syntheticRegistry_content": content("e" * 64)})],
+        ),
+    )
+    post(pipeline, run_event("mlflow:train_fraud_model", inputs=["s3:claims.parquet"]))
+    version = DatasetVersion.objects.get(dataset__name="claims")
+    small = DatasetVersion.objects.get(dataset__name="claims-small")
+
+    svg = ElementTree.fromstring(version_diagram(version))  # noqa: S314 - our own markup
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    boxes = [
+        (group.get("class"), [text.text for text in group.findall("svg:text", ns)])
+        for group in svg.iter("{http://www.w3.org/2000/svg}g")
+    ]
+    assert boxes == [
+        ("node source", ["pg:claims_<real>", "real source"]),
+        ("node job", ["airflow:gen", f"run {str(version.lineage_run_id)[:8]} · COMPLETE"]),
+        ("node version", ["claims v1", "Registered"]),
+        ("node downstream", ["claims-small v1", "Registered · depth 1"]),
+        ("node consumer", ["airflow:shrink", "reads it (lineage)"]),
+        ("node consumer", ["mlflow:train_fraud_model", "reads it (lineage)"]),
+    ]
+    # One arrow between every box of adjacent columns: 1 + 1 + 3.
+    assert len(svg.findall("svg:line", ns)) == 5
+    links = [a.get("href") for a in svg.findall("svg:a", ns)]
+    assert links == [f"/admin/registry/datasetversion/{small.pk}/change/"]
+    # It scales down to the page instead of overflowing it.
+    assert svg.get("style") == f"width:100%;max-width:{svg.get('width')}px;height:auto"
