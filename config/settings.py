@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TableFormatEnum": "registry.evaluation.io.FORMATS",
         "EvaluationOriginEnum": "registry.models.evaluations.EvaluationOrigin",
+        "VersionStatusEnum": "registry.models.versions.VersionStatus",
     },
 }
 
