@@ -269,9 +269,16 @@ GOVERNANCE_MATRIX = {
     },
     ("post", "/api/v1/lineage", "lineage"): {
         "pipeline": 201,
-        "reviewer": 400,
-        "auditor": 400,
-        "admin": 400,
+        "reviewer": 403,
+        "auditor": 403,
+        "admin": 403,
+        "outsider": 201,
+    },
+    ("post", "/api/v1/lineage/batch", "lineage_batch"): {
+        "pipeline": 201,
+        "reviewer": 403,
+        "auditor": 403,
+        "admin": 403,
         "outsider": 201,
     },
     ("get", "/api/v1/lineage?nodeId=dataset:pg:matrix_in", None): {
@@ -295,6 +302,7 @@ BODIES = {
     "revoke": {"reason": "erasure request"},
     "project": {"required_approvals": 2},
     "lineage": _lineage_event(),
+    "lineage_batch": [_lineage_event()],
     None: None,
 }
 

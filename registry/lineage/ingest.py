@@ -23,7 +23,7 @@ from ..models import LineageEvent
 from .bulk import insert_rows
 from .graph_writer import GraphWriter
 from .registry_link import register_from_event
-from .validation import ParsedEvent
+from .validation import LineageEventError, ParsedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class IngestResult:
 DEADLOCK_RETRIES = 3
 
 
-def ingest_events(*, actor: Actor, project: Project, events: list[ParsedEvent]) -> IngestResult:
+def ingest_events(*, actor: Actor, project: Project, events: list[ParsedEvent], batch: bool = False) -> IngestResult:
     """Store new events and fold them into the graph, all in one transaction.
 
     Concurrent batches take their locks in one order, yet PostgreSQL's deferred foreign-key checks at
@@ -47,7 +47,7 @@ def ingest_events(*, actor: Actor, project: Project, events: list[ParsedEvent]) 
     retry = not transaction.get_connection().in_atomic_block
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
-            return _ingest(actor=actor, project=project, events=events)
+            return _ingest(actor=actor, project=project, events=events, batch=batch)
         except OperationalError as exc:
             if not retry or attempt == DEADLOCK_RETRIES or getattr(exc.__cause__, "sqlstate", None) != "40P01":
                 raise
@@ -56,11 +56,11 @@ def ingest_events(*, actor: Actor, project: Project, events: list[ParsedEvent]) 
     raise AssertionError("unreachable")
 
 
-def _ingest(*, actor: Actor, project: Project, events: list[ParsedEvent]) -> IngestResult:
+def _ingest(*, actor: Actor, project: Project, events: list[ParsedEvent], batch: bool) -> IngestResult:
     result = IngestResult()
     with transaction.atomic():
         known = set(
-            LineageEvent.objects.filter(event_hash__in=[e.event_hash for e in events]).values_list(
+            LineageEvent.objects.filter(project=project, event_hash__in=[e.event_hash for e in events]).values_list(
                 "event_hash", flat=True
             )
         )
@@ -95,7 +95,7 @@ def _ingest(*, actor: Actor, project: Project, events: list[ParsedEvent]) -> Ing
                 }
                 for e in sorted(fresh.values(), key=lambda e: e.event_hash)
             ],
-            conflict=["event_hash"],
+            conflict=["project_id", "event_hash"],
             returning=["event_hash"],
         )
         result.stored = len(stored)
@@ -103,6 +103,12 @@ def _ingest(*, actor: Actor, project: Project, events: list[ParsedEvent]) -> Ing
 
         # In the same transaction: a refused registration stores nothing, so the client's retry is not
         # mistaken for a duplicate.
+        position = {id(e): index for index, e in enumerate(events)}
         for event in sorted(fresh.values(), key=lambda e: e.event_time):
-            result.registered += register_from_event(actor=actor, project=project, event=event)
+            try:
+                result.registered += register_from_event(actor=actor, project=project, event=event)
+            except LineageEventError as exc:
+                if batch:
+                    exc.index = position[id(event)]
+                raise
     return result

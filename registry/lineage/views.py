@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.context import Actor
-from governance.errors import InvalidInput
+from governance.errors import InvalidInput, NotPermitted
 from governance.models import Project
 from governance.roles import Capability
 from governance.selectors import project_ids_with
@@ -67,7 +67,7 @@ def ingest_project(actor: Actor, request) -> Project | None:
     writable = project_ids_with(actor=actor, capability=Capability.REGISTER)
     if actor.token is not None and actor.token.project_id is not None:
         if actor.token.project_id not in writable:
-            raise InvalidInput("this token's role cannot send lineage events", field="project")
+            raise NotPermitted(f"this token's role in project '{actor.token.project.slug}' cannot send lineage events")
         return actor.token.project
     slug = request.query_params.get("project")
     if slug:
@@ -97,6 +97,7 @@ class LineageView(APIView):
         responses={
             201: OpenApiResponse(description="Stored (or already stored: a resent event is a no-op)"),
             400: OpenApiResponse(description="Not JSON, bad gzip, or no project"),
+            403: OpenApiResponse(description="The token's role cannot send events (pipelines send them)"),
             422: OpenApiResponse(description="Invalid event; the body names the field"),
         },
         description="Ingest one RunEvent, DatasetEvent or JobEvent (type from schemaURL). "
@@ -165,7 +166,7 @@ class LineageBatchView(APIView):
                 return _unprocessable(exc)
         actor = Actor.from_request(request)
         try:
-            result = ingest_events(actor=actor, project=ingest_project(actor, request), events=events)
+            result = ingest_events(actor=actor, project=ingest_project(actor, request), events=events, batch=True)
         except LineageEventError as exc:
             return _unprocessable(exc)
         return Response(

@@ -11,9 +11,12 @@ from governance.models import Project
 
 
 class LineageEvent(models.Model):
-    """One OpenLineage event exactly as received (all facets); its hash makes a resent event a no-op."""
+    """One OpenLineage event exactly as received (all facets); its hash makes a resent event a no-op.
 
-    event_hash = models.CharField(max_length=64, unique=True)
+    Per project: the same event reported to two projects is stored in (and builds the graph of) each.
+    """
+
+    event_hash = models.CharField(max_length=64)
     event_type = models.CharField(max_length=16)  # RunEvent, DatasetEvent, JobEvent
     state = models.CharField(max_length=16, blank=True)  # START, RUNNING, COMPLETE, ABORT, FAIL, OTHER
     event_time = models.DateTimeField(db_index=True)
@@ -28,6 +31,7 @@ class LineageEvent(models.Model):
 
     class Meta:
         ordering = ["event_time", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "event_hash"], name="lineage_event_identity")]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.state} {self.job_namespace}:{self.job_name} @ {self.event_time.isoformat()}"

@@ -394,6 +394,18 @@ def test_graph_is_limited_to_the_callers_projects(pipeline, outsider):
     ]
 
 
+def test_the_same_event_sent_to_two_projects_builds_both_graphs(pipeline, outsider):
+    event = run_event("airflow:shared_dag", inputs=["pg:in"], outputs=["pg:out"])
+    assert post(pipeline, event).status_code == 201
+    response = outsider.client.post("/api/v1/lineage/batch", [event], format="json")
+    assert response.json() == {"stored": 1, "duplicates": 0, "registered": []}
+    assert sorted(LineageEvent.objects.values_list("project__slug", flat=True)) == ["acme", "other"]
+    for member in (pipeline, outsider):
+        assert ids(graph(member, "dataset:pg:out")) == ["dataset:pg:in", "dataset:pg:out", "job:airflow:shared_dag"]
+    resent = pipeline.client.post("/api/v1/lineage/batch", [event], format="json")
+    assert resent.json() == {"stored": 0, "duplicates": 1, "registered": []}
+
+
 def test_facet_schemas_are_served_publicly(anonymous):
     response = anonymous.get("/openlineage/facets/1-0-0/SyntheticRegistryGeneratorDatasetFacet.json")
     assert response.status_code == 200
@@ -407,8 +419,8 @@ def test_facet_schemas_are_served_publicly(anonymous):
 def test_only_pipelines_send_events(request, role):
     member = request.getfixturevalue(role)
     response = post(member, run_event("airflow:x"))
-    assert response.status_code == 400
-    assert response.json() == {"project": ["this token's role cannot send lineage events"]}
+    assert response.status_code == 403
+    assert response.json() == {"detail": "this token's role in project 'acme' cannot send lineage events"}
 
 
 def test_anonymous_cannot_send_or_read(anonymous):

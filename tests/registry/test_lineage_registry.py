@@ -181,6 +181,11 @@ def test_bad_registry_facets_are_422_and_nothing_is_stored(pipeline, facets, exp
     assert (response.status_code, response.json()) == (422, expected)
     assert LineageEvent.objects.count() == 0
     assert DatasetVersion.objects.count() == 0
+    # In a batch, the error names the event too (and the good event beside it is not stored either).
+    batch = [run_event("airflow:fine", inputs=["pg:a"]), event]
+    response = pipeline.client.post("/api/v1/lineage/batch", batch, format="json")
+    assert (response.status_code, response.json()) == (422, {f"[1].{k}": v for k, v in expected.items()})
+    assert LineageEvent.objects.count() == 0
 
 
 @pytest.mark.django_db
