@@ -40,7 +40,9 @@ class Evaluation(models.Model):
     holdout_rows = models.BigIntegerField(null=True, blank=True)
     reference_path = models.CharField(max_length=2000, blank=True)
     holdout_path = models.CharField(max_length=2000, blank=True)
+    # Each table's own flag: an upload is the registry's to delete, a file read in place is the pipeline's.
     reference_owned = models.BooleanField(default=True)
+    holdout_owned = models.BooleanField(default=True)
     # Reported evaluations: the tool that computed them, in the pipeline's own words.
     tool = models.CharField(max_length=200, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

@@ -156,13 +156,21 @@ def _add_reference_provenance(evaluation: Evaluation, outcome: dict[str, Any], c
 
 
 def _forget_real_data(evaluation: Evaluation) -> None:
-    """Delete the real data once the run is over; only fingerprints stay (unless configured otherwise)."""
+    """Delete the uploaded real data once the run is over; only fingerprints stay (unless configured otherwise).
+
+    Each table by its own flag: a file read in place under a data root belongs to the pipeline.
+    """
     from django.conf import settings
 
-    if evaluation.reference_owned and not settings.REGISTRY_KEEP_REFERENCE_DATA:
-        for path in (evaluation.reference_path, evaluation.holdout_path):
-            discard(path)
-        Evaluation.objects.filter(pk=evaluation.pk).update(reference_path="", holdout_path="")
+    if settings.REGISTRY_KEEP_REFERENCE_DATA:
+        return
+    cleared = {}
+    for table in ("reference", "holdout"):
+        if getattr(evaluation, f"{table}_owned"):
+            discard(getattr(evaluation, f"{table}_path"))
+            cleared[f"{table}_path"] = ""
+    if cleared:
+        Evaluation.objects.filter(pk=evaluation.pk).update(**cleared)
 
 
 def evaluation_fail(evaluation: Evaluation, error: dict, actor: Actor | None = None) -> None:

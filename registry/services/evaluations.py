@@ -160,6 +160,7 @@ def evaluation_request(
                 reference_owned=reference.owned,
                 holdout_fingerprint=holdout.fingerprint if holdout else "",
                 holdout_path=str(holdout.path) if holdout else "",
+                holdout_owned=holdout.owned if holdout else False,
                 requested_by=actor.user,
                 requested_via=actor.via[:64],
                 request_id=actor.request_id[:64],

@@ -336,6 +336,43 @@ def test_reference_by_uri_under_a_data_root(pipeline, version, tables, data_root
     assert path.exists()  # data the registry reads in place is never deleted
 
 
+def test_an_uploaded_reference_is_deleted_but_a_holdout_read_in_place_is_kept(
+    pipeline, version, tables, data_root, settings, django_capture_on_commit_callbacks
+):
+    holdout = data_root / "holdout.csv"
+    holdout.write_bytes(tables["holdout"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _evaluate(pipeline, version, tables, holdout_uri=holdout.as_uri(), kinds='["quality"]')
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert (evaluation.state, evaluation.reference_owned, evaluation.holdout_owned) == ("succeeded", True, False)
+    assert holdout.read_bytes() == tables["holdout"]  # the pipeline's own file
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+    assert (evaluation.reference_path, evaluation.holdout_path) == ("", str(holdout))
+
+
+def test_an_uploaded_holdout_is_deleted_but_a_reference_read_in_place_is_kept(
+    pipeline, version, tables, data_root, settings, django_capture_on_commit_callbacks
+):
+    reference = data_root / "real.csv"
+    reference.write_bytes(tables["reference"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            f"/api/v1/versions/{version.pk}/evaluations/",
+            {
+                "reference_uri": reference.as_uri(),
+                "holdout": upload(tables["holdout"], "holdout.csv"),
+                "kinds": '["quality"]',
+            },
+            format="multipart",
+        )
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert (evaluation.state, evaluation.reference_owned, evaluation.holdout_owned) == ("succeeded", False, True)
+    assert reference.read_bytes() == tables["reference"]
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []  # the real holdout is gone
+    assert (evaluation.reference_path, evaluation.holdout_path) == (str(reference), "")
+    assert evaluation.holdout_fingerprint == hashlib.sha256(tables["holdout"]).hexdigest()
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_evaluation_through_a_real_celery_worker(celery_worker_process, settings, tables):
