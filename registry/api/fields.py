@@ -18,6 +18,18 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
+class _NonFiniteNumber(ValueError):
+    """NaN or ±Infinity: Python's json accepts them, JSON and the database do not."""
+
+    def __init__(self, constant: str):
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _refuse_constant(constant: str):
+    raise _NonFiniteNumber(constant)
+
+
 def decode_json_fields(data, names):
     """Multipart bodies carry nested objects as JSON strings; decode them, naming the field on error."""
     decoded = {}
@@ -30,9 +42,12 @@ def decode_json_fields(data, names):
         value = values[-1] if values else None
         if key in names and isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = json.loads(value, parse_constant=_refuse_constant)
             except json.JSONDecodeError as exc:
                 errors[key] = [f"Invalid JSON: {exc.msg} at position {exc.pos}."]
+                continue
+            except _NonFiniteNumber as exc:
+                errors[key] = [f"Invalid JSON: {exc.constant} is not a number JSON allows."]
                 continue
             if contains_nul(value):
                 errors[key] = [NUL_MESSAGE]

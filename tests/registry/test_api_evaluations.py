@@ -142,6 +142,24 @@ def test_reported_scores_are_stored_apart_and_do_not_move_the_version(pipeline, 
     assert listing["count"] == 0
 
 
+def test_nan_in_reported_results_sent_as_multipart_is_a_400(pipeline, version):
+    events = AuditEvent.objects.count()
+    response = pipeline.client.post(
+        f"/api/v1/versions/{version.pk}/evaluations/",
+        {
+            "origin": "reported",
+            "tool": "pipeline",
+            "metrics": '{"quality.overall": 0.9}',
+            "results": '{"quality": {"score": NaN}}',
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"results": ["Invalid JSON: NaN is not a number JSON allows."]}
+    assert Evaluation.objects.count() == 0
+    assert AuditEvent.objects.count() == events
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [

@@ -152,6 +152,14 @@ def test_invalid_json_in_a_multipart_field(pipeline, nothing_written, adult_head
     }
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_in_a_multipart_field(pipeline, nothing_written, adult_head_csv, constant):
+    generator = f'{{"name": "ctgan", "version": "0.10.1", "parameters": {{"epsilon": {constant}}}, "seed": 1}}'
+    response = _multipart(pipeline, adult_head_csv, generator=generator)
+    assert response.status_code == 400
+    assert response.json() == {"generator": [f"Invalid JSON: {constant} is not a number JSON allows."]}
+
+
 def test_unknown_project(pipeline, nothing_written, adult_head_csv):
     response = _multipart(pipeline, adult_head_csv, project="nope")
     assert response.status_code == 400
