@@ -106,25 +106,34 @@ def _walk_current(starts: list[int], max_hops: int) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def _history_ctes(as_of: dt.datetime, runs: list[LineageRun]) -> tuple[str, list[Any]]:
-    """CTEs selecting, per job, the run whose inputs/outputs were newest at `as_of` (or the given runs)."""
+def _history_ctes(as_of: dt.datetime, runs: list[LineageRun], projects: list[int]) -> tuple[str, list[Any]]:
+    """CTEs selecting, per job, the run whose edges it showed at `as_of` (or the given runs).
+
+    The same rule as the current graph (`graph_writer.edge_rank`): the newest run completed by then,
+    else the newest run that had named inputs or outputs by then.
+    """
     io, run_table = _table(LineageRunIO), _table(LineageRun)
-    chosen = "SELECT rt.run_id, rt.job_id FROM run_t rt JOIN latest l ON l.job_id = rt.job_id AND l.t = rt.t"
+    chosen = "SELECT run_id, job_id FROM ranked WHERE n = 1"
     extra: list[Any] = []
     if runs:
         jobs = ", ".join(["%s"] * len(runs))
         pinned = " UNION ".join(["SELECT %s, %s"] * len(runs))
-        chosen += f" WHERE rt.job_id NOT IN ({jobs}) UNION {pinned}"
+        chosen += f" AND job_id NOT IN ({jobs}) UNION {pinned}"
         extra = [r.job_id for r in runs] + [value for r in runs for value in (r.pk, r.job_id)]
+    marks = ", ".join(["%s"] * len(projects))
     sql = f"""
         io_t AS (SELECT run_id, dataset_id, dataset_version_id, direction FROM {io} WHERE event_time <= %s),
         run_t AS (
-            SELECT r.id AS run_id, r.job_id, MAX(x.event_time) AS t
+            SELECT r.id AS run_id, r.job_id, MAX(x.event_time) AS t,
+                CASE WHEN r.state = 'COMPLETE' AND r.ended_at <= %s THEN 1 ELSE 0 END AS done
             FROM {io} x JOIN {run_table} r ON r.id = x.run_id
-            WHERE x.event_time <= %s
-            GROUP BY r.id, r.job_id
+            WHERE x.event_time <= %s AND r.project_id IN ({marks})
+            GROUP BY r.id, r.job_id, r.state, r.ended_at
         ),
-        latest AS (SELECT job_id, MAX(t) AS t FROM run_t GROUP BY job_id),
+        ranked AS (
+            SELECT run_id, job_id, ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY done DESC, t DESC, run_id DESC) AS n
+            FROM run_t
+        ),
         chosen AS ({chosen}),
         adj AS (
             SELECT x.dataset_id AS node_id, c.job_id AS neighbor_id FROM io_t x JOIN chosen c ON c.run_id = x.run_id
@@ -132,13 +141,13 @@ def _history_ctes(as_of: dt.datetime, runs: list[LineageRun]) -> tuple[str, list
             SELECT c.job_id, x.dataset_id FROM io_t x JOIN chosen c ON c.run_id = x.run_id
         )
     """  # noqa: S608
-    return sql, [as_of, as_of, *extra]
+    return sql, [as_of, as_of, as_of, *projects, *extra]
 
 
 def _walk_history(
-    starts: list[int], max_hops: int, as_of: dt.datetime, runs: list[LineageRun]
+    starts: list[int], max_hops: int, as_of: dt.datetime, runs: list[LineageRun], projects: list[int]
 ) -> tuple[dict[int, int], list[tuple]]:
-    ctes, params = _history_ctes(as_of, runs)
+    ctes, params = _history_ctes(as_of, runs, projects)
     anchor, anchor_params = _anchor_sql(starts)
     walk_sql = f"""
         WITH RECURSIVE {ctes},
@@ -248,13 +257,18 @@ def lineage_graph(
     if run_id is not None and not anchor.runs:
         anchor.runs = resolve_node(f"run:{run_id}", projects).runs
     starts = [n.pk for n in anchor.nodes]
-    max_hops = 2 * min(max(depth, 0), MAX_DEPTH)
+    # Marquez's depth counts jobs: the jobs next to the anchor are depth 0, their neighbours' jobs depth 1,
+    # and every returned job comes with all its datasets. In node hops from a job: 2*depth + 1; from a
+    # dataset (one hop from its jobs): 2*depth + 2. (Marquez starts a dataset's walk from one of its
+    # jobs; this starts from all of them.)
+    from_dataset = anchor.nodes[0].kind == NodeKind.DATASET
+    max_hops = 2 * min(max(depth, 0), MAX_DEPTH) + (2 if from_dataset else 1)
     historical = as_of is not None or bool(anchor.runs)
     bound: dict[int, int] = {}
     runs: dict[int, int] = {}
     when = as_of or (max(r.last_event_time for r in anchor.runs) if anchor.runs else None)
     if historical:
-        reached, io_rows = _walk_history(starts, max_hops, when, anchor.runs)
+        reached, io_rows = _walk_history(starts, max_hops, when, anchor.runs, projects)
         edges = [(d, j) if direction == "in" else (j, d) for _, j, d, _, direction in io_rows]
         bound = {d: v for _, _, d, v, _ in io_rows if v is not None}
         runs = {j: r for r, j, _, _, _ in io_rows}

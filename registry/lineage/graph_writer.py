@@ -44,6 +44,15 @@ def derived_version(ref: DatasetRef, run_id: uuid.UUID) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"openlineage:{ref.namespace}:{ref.name}:{run_id}"))
 
 
+def edge_rank(run: LineageRun) -> tuple[bool, dt.datetime]:
+    """Which run's inputs and outputs a job shows: its newest completed run, else its newest run.
+
+    A new run that has only started (or failed) does not cut the job off from what its last successful
+    run wrote; once it completes, its inputs and outputs replace the old ones.
+    """
+    return (run.state == "COMPLETE", run.last_io_time)
+
+
 def _maybe_time(value) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -66,6 +75,7 @@ class GraphWriter:
         self.new_runs: set[uuid.UUID] = set()
         self.versions: dict[tuple[NodeKey, str], LineageDatasetVersion] = {}
         self.new_versions: list[tuple[NodeKey, str]] = []
+        self.dirty_versions: set[tuple[NodeKey, str]] = set()
         self.io: dict[tuple[uuid.UUID, NodeKey, str], tuple[tuple[NodeKey, str] | None, dt.datetime]] = {}
         self.columns: dict[tuple, dict] = {}
         self.static_edges: dict[NodeKey, tuple[list[NodeKey], list[NodeKey]]] = {}
@@ -119,6 +129,22 @@ class GraphWriter:
             if node.current_version is not None:
                 key = (node.kind, node.namespace, node.name)
                 self.current[key] = (node.current_version.version, node.current_version.event_time)
+                # An input that names no version binds to this one: it must be the stored row, facets and all.
+                self.versions.setdefault((key, node.current_version.version), node.current_version)
+        self._fetch_io()
+
+    def _fetch_io(self) -> None:
+        """When runs that existed before this batch first named each of their inputs and outputs."""
+        self.io_seen: dict[tuple[uuid.UUID, NodeKey, str], dt.datetime] = {}
+        known = {run.pk: run.run_id for run in self.runs.values()}
+        if not known:
+            return
+        keys = {node.pk: key for key, node in self.nodes.items()}
+        rows = LineageRunIO.objects.filter(run_id__in=known, dataset_id__in=keys).values_list(
+            "run_id", "dataset_id", "direction", "event_time"
+        )
+        for run_pk, dataset_pk, direction, when in rows:
+            self.io_seen[(known[run_pk], keys[dataset_pk], direction)] = when
 
     def _fetch_versions(self) -> None:
         """Every dataset version the batch names (or derives for outputs), in one query."""
@@ -191,9 +217,13 @@ class GraphWriter:
             row = LineageDatasetVersion(dataset=self.nodes[key], version=version, event_time=when, facets={})
             self.new_versions.append(vkey)
             self.versions[vkey] = row
-        row.facets = merge_facets(row.facets, facets)
+        merged = merge_facets(row.facets, facets)
+        if merged != row.facets:
+            row.facets = merged
+            self.dirty_versions.add(vkey)
         if run is not None and row.run_id is None:
             row.run = run
+            self.dirty_versions.add(vkey)
         current = self.current.get(key)
         if current is None or current[1] <= row.event_time:
             self.current[key] = (version, row.event_time)
@@ -280,12 +310,19 @@ class GraphWriter:
                     vkey = self._version(key, ref.version, when, ref.facets)
                 else:
                     vkey = self._version_as_of(key, when)
-                self.io[(run.run_id, key, direction)] = (vkey, when)
+                # The row keeps when an event first named it, so `asOf` sees a run from its START on.
+                io_key = (run.run_id, key, direction)
+                first = min(filter(None, [self.io_seen.get(io_key), when]))
+                self.io_seen[io_key] = first
+                self.io[io_key] = (vkey, first)
         if event.inputs or event.outputs:
             run.last_io_time = max(filter(None, [run.last_io_time, when]))
-            current = self.edges_run.get(job_key) or self.nodes[job_key].edges_run
-            if current is None or current.run_id == run.run_id or run.last_io_time >= current.last_io_time:
-                self.edges_run[job_key] = run
+        current = self.edges_run.get(job_key) or self.nodes[job_key].edges_run
+        current = self.runs.get(current.run_id, current) if current is not None else None
+        if run.last_io_time is not None and (
+            current is None or current.run_id == run.run_id or edge_rank(run) >= edge_rank(current)
+        ):
+            self.edges_run[job_key] = run
         job = self.nodes[job_key]
         latest_run = self.runs[self.latest_run[job_key]] if job_key in self.latest_run else job.latest_run
         if latest_run is None or latest_run.run_id == run.run_id or run.last_event_time >= latest_run.last_event_time:
@@ -358,7 +395,8 @@ class GraphWriter:
             )
             for pk, dataset_id, version in written:
                 self.versions[(keys[dataset_id], version)].pk = pk
-        changed_versions = [v for k, v in self.versions.items() if k not in self.new_versions and v.pk]
+        new_versions = set(self.new_versions)
+        changed_versions = [self.versions[k] for k in sorted(self.dirty_versions - new_versions)]
         if changed_versions:
             bulk_update_values(LineageDatasetVersion, changed_versions, ["facets", "run"])
         if self.io:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from registry.models import LineageDatasetVersion, LineageEvent, LineageRun
+from registry.models import LineageDatasetVersion, LineageEvent, LineageRun, LineageRunIO
 
 pytestmark = pytest.mark.django_db
 
@@ -184,18 +184,31 @@ def _chain(member, length):
         post(member, run_event(f"etl:j{i}", inputs=[f"pg:d{i - 1}"], outputs=[f"pg:d{i}"]))
 
 
-def test_depth_counts_jobs_in_both_directions(pipeline):
-    _chain(pipeline, 4)
-    assert ids(graph(pipeline, "dataset:pg:d0", depth=1)) == ["dataset:pg:d0", "dataset:pg:d1", "job:etl:j1"]
-    assert ids(graph(pipeline, "dataset:pg:d2", depth=1)) == [
-        "dataset:pg:d1",
+def test_depth_counts_jobs_in_both_directions_as_marquez_does(pipeline):
+    """Jobs next to the anchor are depth 0; every job returned comes with all its datasets."""
+    _chain(pipeline, 6)  # d0 -> j1 -> d1 -> ... -> j6 -> d6
+    assert ids(graph(pipeline, "dataset:pg:d0", depth=0)) == ["dataset:pg:d0", "dataset:pg:d1", "job:etl:j1"]
+    assert ids(graph(pipeline, "dataset:pg:d3", depth=0)) == [
         "dataset:pg:d2",
         "dataset:pg:d3",
-        "job:etl:j2",
+        "dataset:pg:d4",
         "job:etl:j3",
+        "job:etl:j4",
     ]
-    assert len(graph(pipeline, "dataset:pg:d0", depth=20)) == 9
-    assert ids(graph(pipeline, "dataset:pg:d0", depth=0)) == ["dataset:pg:d0"]
+    assert ids(graph(pipeline, "dataset:pg:d3", depth=1)) == [
+        *[f"dataset:pg:d{i}" for i in range(1, 6)],
+        *[f"job:etl:j{i}" for i in range(2, 6)],
+    ]
+    assert ids(graph(pipeline, "job:etl:j3", depth=0)) == ["dataset:pg:d2", "dataset:pg:d3", "job:etl:j3"]
+    nodes = graph(pipeline, "job:etl:j3", depth=1)
+    assert ids(nodes) == [*[f"dataset:pg:d{i}" for i in range(1, 5)], "job:etl:j2", "job:etl:j3", "job:etl:j4"]
+    # The jobs at the edge of the graph still list their inputs and outputs in full.
+    edge = next(n for n in nodes if n["id"] == "job:etl:j2")["data"]
+    assert (edge["inputs"], edge["outputs"]) == (
+        [{"namespace": "pg", "name": "d1"}],
+        [{"namespace": "pg", "name": "d2"}],
+    )
+    assert len(graph(pipeline, "dataset:pg:d0", depth=20)) == 13
     response = pipeline.client.get("/api/v1/lineage?nodeId=dataset:pg:d0&depth=1000")
     assert (response.status_code, response.json()) == (400, {"depth": ["must be between 0 and 100"]})
 
@@ -256,6 +269,47 @@ def test_as_of_after_a_dataset_was_regenerated(pipeline):
     assert by_run[1]["data"]["currentVersion"] == "v1"
     before_anything = graph(pipeline, "dataset:s3:synth/adult", asOf="2026-10-01T00:00:00Z")
     assert ids(before_anything) == ["dataset:s3:synth/adult"]
+
+
+def test_a_started_or_failed_run_does_not_cut_the_job_off_from_its_last_completed_outputs(pipeline):
+    post(pipeline, run_event("gen:adult", inputs=["pg:real"], outputs=["s3:synth"], time="2026-11-01T00:00:00Z"))
+    second = uuid.uuid4()
+    started = run_event("gen:adult", inputs=["pg:real"], state="START", run_id=second, time="2026-11-02T00:00:00Z")
+    post(pipeline, started)
+    assert ids(graph(pipeline, "dataset:s3:synth")) == ["dataset:pg:real", "dataset:s3:synth", "job:gen:adult"]
+    post(pipeline, run_event("gen:adult", state="FAIL", run_id=second, time="2026-11-02T01:00:00Z"))
+    assert ids(graph(pipeline, "dataset:s3:synth")) == ["dataset:pg:real", "dataset:s3:synth", "job:gen:adult"]
+    # Once a newer run completes, its inputs and outputs are the job's.
+    post(pipeline, run_event("gen:adult", inputs=["pg:real_v2"], outputs=["s3:synth"], time="2026-11-03T00:00:00Z"))
+    assert ids(graph(pipeline, "dataset:s3:synth")) == ["dataset:pg:real_v2", "dataset:s3:synth", "job:gen:adult"]
+    # As of the failed run, the job still showed the first run's edges.
+    then = graph(pipeline, "dataset:s3:synth", asOf="2026-11-02T12:00:00Z")
+    assert ids(then) == ["dataset:pg:real", "dataset:s3:synth", "job:gen:adult"]
+
+
+def test_as_of_sees_a_run_from_its_start(pipeline):
+    run = uuid.uuid4()
+    start = run_event("gen:x", inputs=["pg:real"], outputs=["s3:out"], state="START", run_id=run)
+    post(pipeline, {**start, "eventTime": "2026-11-01T00:00:00Z"})
+    post(
+        pipeline,
+        {**run_event("gen:x", inputs=["pg:real"], outputs=["s3:out"], run_id=run), "eventTime": "2026-11-01T02:00:00Z"},
+    )
+    during = graph(pipeline, "dataset:s3:out", asOf="2026-11-01T01:00:00Z")
+    assert ids(during) == ["dataset:pg:real", "dataset:s3:out", "job:gen:x"]
+    assert LineageRunIO.objects.filter(event_time="2026-11-01T00:00:00Z").count() == 2
+
+
+def test_reading_a_dataset_keeps_its_current_versions_facets(pipeline):
+    schema = {"schema": {"fields": [{"name": "a", "type": "INT"}]}, "version": {"datasetVersion": "v1"}}
+    post(pipeline, run_event("gen:x", outputs=[("s3", "out", schema)], time="2026-11-01T00:00:00Z"))
+    # Another request: a job reads the dataset without naming a version, so it binds to v1.
+    post(pipeline, run_event("use:y", inputs=["s3:out"], time="2026-11-02T00:00:00Z"))
+    version = LineageDatasetVersion.objects.get(version="v1")
+    assert version.facets == schema
+    node = next(n for n in graph(pipeline, "dataset:s3:out") if n["id"] == "dataset:s3:out")
+    assert node["data"]["fields"] == [{"name": "a", "type": "INT", "tags": [], "description": None}]
+    assert LineageRunIO.objects.get(direction="in").dataset_version == version
 
 
 def test_inputs_bind_to_the_version_the_event_named(pipeline):
