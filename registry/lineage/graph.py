@@ -184,6 +184,20 @@ def _fields(facets: dict) -> list[dict]:
     ]
 
 
+def _source_name(node: LineageNode, facets: dict) -> str:
+    """Marquez's source: the `dataSource` facet's name when the producer sent one, else the namespace."""
+    source = facets.get("dataSource")
+    name = source.get("name") if isinstance(source, dict) else None
+    return name if isinstance(name, str) and name else node.namespace
+
+
+def _job_type(facets: dict) -> str:
+    """Marquez's job type from the `jobType` facet: BATCH (the default) or STREAM."""
+    job_type = facets.get("jobType")
+    processing = job_type.get("processingType") if isinstance(job_type, dict) else None
+    return "STREAM" if processing == "STREAMING" else "BATCH"
+
+
 def _dataset_data(node: LineageNode, facets: dict, version: LineageDatasetVersion | None) -> dict[str, Any]:
     facets = {**facets, **(version.facets if version else {})}
     return {
@@ -192,7 +206,7 @@ def _dataset_data(node: LineageNode, facets: dict, version: LineageDatasetVersio
         "name": node.name,
         "physicalName": node.name,
         "namespace": node.namespace,
-        "sourceName": node.namespace,
+        "sourceName": _source_name(node, facets),
         "fields": _fields(facets),
         "tags": [],
         "facets": facets,
@@ -220,7 +234,7 @@ def _run_data(run: LineageRun | None) -> dict[str, Any] | None:
 def _job_data(node: LineageNode, facets: dict, inputs: list[dict], outputs: list[dict], run) -> dict[str, Any]:
     return {
         "id": {"namespace": node.namespace, "name": node.name},
-        "type": "BATCH",
+        "type": _job_type(facets),
         "name": node.name,
         "simpleName": node.name.rsplit(".", 1)[-1],
         "namespace": node.namespace,

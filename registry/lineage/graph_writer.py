@@ -78,6 +78,7 @@ class GraphWriter:
         self.dirty_versions: set[tuple[NodeKey, str]] = set()
         self.io: dict[tuple[uuid.UUID, NodeKey, str], tuple[tuple[NodeKey, str] | None, dt.datetime]] = {}
         self.columns: dict[tuple, dict] = {}
+        self.columns_replaced: set[NodeKey] = set()  # datasets whose columnLineage facet was (re)sent
         self.static_edges: dict[NodeKey, tuple[list[NodeKey], list[NodeKey]]] = {}
         self.current: dict[NodeKey, tuple[str, dt.datetime]] = {}  # dataset -> (version, time)
         self.latest_run: dict[NodeKey, uuid.UUID] = {}
@@ -278,7 +279,14 @@ class GraphWriter:
         return run
 
     def _columns(self, key: NodeKey, facets: dict, when: dt.datetime) -> None:
-        fields = (facets.get("columnLineage") or {}).get("fields") or {}
+        """The output's column lineage is what its newest `columnLineage` facet says, nothing older."""
+        if "columnLineage" not in (facets or {}):
+            return
+        self.columns_replaced.add(key)
+        for stale in [k for k in self.columns if k[0] == key]:
+            del self.columns[stale]
+        facet = facets.get("columnLineage")
+        fields = (facet.get("fields") or {}) if isinstance(facet, dict) and facet.get("_deleted") is not True else {}
         for output_field, spec in fields.items():
             if not isinstance(spec, dict):
                 continue
@@ -423,6 +431,8 @@ class GraphWriter:
         return (node.kind, node.namespace, node.name)
 
     def _flush_columns(self) -> None:
+        if self.columns_replaced:
+            ColumnLineage.objects.filter(dataset__in=[self.nodes[k] for k in sorted(self.columns_replaced)]).delete()
         if not self.columns:
             return
         insert_rows(

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from registry.models import LineageDatasetVersion, LineageEvent, LineageRun, LineageRunIO
+from registry.models import ColumnLineage, LineageDatasetVersion, LineageEvent, LineageRun, LineageRunIO
 
 pytestmark = pytest.mark.django_db
 
@@ -415,6 +415,40 @@ def test_column_lineage(pipeline):
         "/api/v1/column-lineage?nodeId=datasetField:pg:people:age&withDownstream=true"
     ).json()
     assert [n["id"] for n in downstream["graph"]] == ["datasetField:pg:bands:age_band", "datasetField:pg:people:age"]
+
+
+def test_a_new_column_lineage_facet_replaces_the_old_mappings(pipeline):
+    def mapping(source_field):
+        return {
+            "columnLineage": {
+                "fields": {"out": {"inputFields": [{"namespace": "pg", "name": "src", "field": source_field}]}}
+            }
+        }
+
+    post(pipeline, run_event("etl:c", inputs=["pg:src"], outputs=[("pg", "dst", mapping("old"))]))
+    post(pipeline, run_event("etl:c", inputs=["pg:src"], outputs=[("pg", "dst", mapping("new"))]))
+    nodes = pipeline.client.get("/api/v1/column-lineage?nodeId=datasetField:pg:dst:out").json()["graph"]
+    assert [n["id"] for n in nodes] == ["datasetField:pg:dst:out", "datasetField:pg:src:new"]
+    # An output event without the facet leaves the mapping alone; a deleted facet clears it.
+    post(pipeline, run_event("etl:c", inputs=["pg:src"], outputs=["pg:dst"]))
+    assert len(pipeline.client.get("/api/v1/column-lineage?nodeId=datasetField:pg:dst:out").json()["graph"]) == 2
+    deleted = {"columnLineage": {"_deleted": True}}
+    post(pipeline, run_event("etl:c", inputs=["pg:src"], outputs=[("pg", "dst", deleted)]))
+    assert ColumnLineage.objects.count() == 0
+
+
+def test_job_type_and_source_name_come_from_their_facets(pipeline):
+    streaming = {"jobType": {"processingType": "STREAMING", "integration": "FLINK", "jobType": "JOB"}}
+    source = {"dataSource": {"name": "warehouse-eu", "uri": "postgres://db:5432"}}
+    event = run_event("flink:enrich", inputs=[("pg", "raw", source)])
+    event["job"]["facets"] = streaming
+    post(pipeline, event)
+    nodes = {n["id"]: n["data"] for n in graph(pipeline, "job:flink:enrich")}
+    assert nodes["job:flink:enrich"]["type"] == "STREAM"
+    assert nodes["dataset:pg:raw"]["sourceName"] == "warehouse-eu"
+    post(pipeline, run_event("airflow:plain", inputs=["pg:other"]))
+    plain = {n["id"]: n["data"] for n in graph(pipeline, "job:airflow:plain")}
+    assert (plain["job:airflow:plain"]["type"], plain["dataset:pg:other"]["sourceName"]) == ("BATCH", "pg")
 
 
 def test_facet_deletion_and_replacement(pipeline):
