@@ -174,6 +174,9 @@ REGISTRY_INLINE_INSPECT_MAX_BYTES = env_int("REGISTRY_INLINE_INSPECT_MAX_BYTES",
 REGISTRY_KEEP_REFERENCE_DATA = env_bool("REGISTRY_KEEP_REFERENCE_DATA", False)
 # A running job whose worker has not reported for this long is re-queued (or failed after 3 attempts).
 REGISTRY_JOB_STALE_SECONDS = env_int("REGISTRY_JOB_STALE_SECONDS", 300)
+# A job still queued this long (message lost, or no worker on the queue) is published again, and failed
+# after 3 times: a queued evaluation blocks new ones of its version.
+REGISTRY_JOB_QUEUED_STALE_SECONDS = env_int("REGISTRY_JOB_QUEUED_STALE_SECONDS", 600)
 # The registry's public base URL: custom facets' _schemaURL and links in emitted events point here.
 REGISTRY_PUBLIC_URL = env_str("REGISTRY_PUBLIC_URL", "http://127.0.0.1:8000")
 # The OpenLineage namespace of the registry's own datasets (named "<project>/<dataset>" in it).

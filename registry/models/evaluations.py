@@ -49,6 +49,9 @@ class Evaluation(models.Model):
     requested_via = models.CharField(max_length=64, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Times the reaper handed it to the broker again because no worker had started it.
+    requeues = models.PositiveSmallIntegerField(default=0)
+    # Running: the worker's last beat. Queued: when the reaper last handed it to the broker again.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

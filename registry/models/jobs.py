@@ -35,11 +35,14 @@ class RegistrationJob(models.Model):
     declared_fingerprint = models.CharField(max_length=64, blank=True)
     byte_count = models.BigIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    # Times the reaper handed it to the broker again because no worker had started it.
+    requeues = models.PositiveSmallIntegerField(default=0)
     version = models.ForeignKey("DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL)
     version_created = models.BooleanField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Running: the worker's last beat. Queued: when the reaper last handed it to the broker again.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

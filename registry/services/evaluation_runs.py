@@ -23,7 +23,7 @@ from ..lineage import emit
 from ..models.evaluations import Evaluation
 from ..models.jobs import JobState
 from ..storage import discard, resolve_data_uri, stored_path
-from .job_support import MAX_ATTEMPTS, actor_for, heartbeat
+from .job_support import MAX_ATTEMPTS, actor_for, claimable, heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _claim(evaluation_id: str) -> Evaluation | None:
             .filter(pk=evaluation_id)
             .first()
         )
-        if evaluation is None or evaluation.state in (JobState.SUCCEEDED, JobState.FAILED):
+        if evaluation is None or not claimable(evaluation):
             return None
         now = timezone.now()
         evaluation.state = JobState.RUNNING
@@ -88,7 +88,14 @@ def _fingerprint(path: str) -> str:
     return sha256_file(path).sha256 if Path(path).exists() else ""
 
 
-def _finish(evaluation: Evaluation, actor: Actor, *, outcome: dict[str, Any] | None, error: dict | None) -> None:
+def _finish(
+    evaluation: Evaluation,
+    actor: Actor,
+    *,
+    outcome: dict[str, Any] | None,
+    error: dict | None,
+    unfinished: JobState = JobState.RUNNING,
+) -> None:
     """Store the outcome once (a repeated finish is a no-op) and move the version on."""
     fields: dict[str, Any] = {}
     # Hash the real data before taking the audit lock: only its fingerprint outlives the run.
@@ -115,7 +122,7 @@ def _finish(evaluation: Evaluation, actor: Actor, *, outcome: dict[str, Any] | N
             fields["reference_rows"], fields["holdout_rows"] = rows.get("reference"), rows.get("holdout")
         else:
             fields.update(state=JobState.FAILED, step="failed", error=error)
-        updated = Evaluation.objects.filter(pk=evaluation.pk, state=JobState.RUNNING).update(**fields)
+        updated = Evaluation.objects.filter(pk=evaluation.pk, state=unfinished).update(**fields)
         if not updated:
             return
         evidence_changed(str(evaluation.version_id), trigger="evaluation")
@@ -173,9 +180,11 @@ def _forget_real_data(evaluation: Evaluation) -> None:
         Evaluation.objects.filter(pk=evaluation.pk).update(**cleared)
 
 
-def evaluation_fail(evaluation: Evaluation, error: dict, actor: Actor | None = None) -> None:
-    """End a running evaluation as failed with a readable reason."""
-    _finish(evaluation, actor or actor_for(evaluation), outcome=None, error=error)
+def evaluation_fail(
+    evaluation: Evaluation, error: dict, actor: Actor | None = None, *, unfinished: JobState = JobState.RUNNING
+) -> None:
+    """End an evaluation still in the `unfinished` state as failed with a readable reason."""
+    _finish(evaluation, actor or actor_for(evaluation), outcome=None, error=error, unfinished=unfinished)
 
 
 def evaluation_run(*, evaluation_id: str) -> Evaluation | None:

@@ -18,7 +18,7 @@ from ..content import inspect_file
 from ..models import RegistrationJob
 from ..models.jobs import JobState
 from ..storage import discard
-from .job_support import MAX_ATTEMPTS, actor_for, heartbeat
+from .job_support import MAX_ATTEMPTS, actor_for, claimable, heartbeat
 
 if TYPE_CHECKING:
     from .intake import RegistrationRequest
@@ -66,10 +66,10 @@ def registration_job_create(
 
 
 def _claim(job_id: str) -> RegistrationJob | None:
-    """Mark a queued (or redelivered) job running; None when there is nothing left to do."""
+    """Mark a queued (or redelivered) job running; None when it is finished or another worker has it."""
     with transaction.atomic():
         job = RegistrationJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state in (JobState.SUCCEEDED, JobState.FAILED):
+        if job is None or not claimable(job):
             return None
         job.state = JobState.RUNNING
         job.attempts += 1
@@ -78,13 +78,16 @@ def _claim(job_id: str) -> RegistrationJob | None:
         return job
 
 
-def registration_job_fail(job: RegistrationJob, error: dict, actor: Actor) -> None:
-    """End a running job as failed with the reason; a staged upload is deleted, a file read in place is not.
+def registration_job_fail(
+    job: RegistrationJob, error: dict, actor: Actor, *, unfinished: JobState = JobState.RUNNING
+) -> None:
+    """End a job still in the `unfinished` state as failed with the reason; a staged upload is deleted,
+    a file read in place is not.
 
-    A job that already ended (a late duplicate delivery) keeps its outcome.
+    A job that already ended (a late duplicate delivery), or moved on meanwhile, keeps its outcome.
     """
     with audited_atomic():
-        ended = RegistrationJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        ended = RegistrationJob.objects.filter(pk=job.pk, state=unfinished).update(
             state=JobState.FAILED, error=error, finished_at=timezone.now()
         )
         if not ended:

@@ -340,6 +340,103 @@ def test_a_live_evaluation_is_not_reaped(pipeline, version, tables):
     assert reap_stale_jobs() == {"evaluations": 0, "registrations": 0}
 
 
+def _queued_since(pipeline, version, tables, minutes):
+    response = _evaluate(pipeline, version, tables, kinds='["quality"]')  # on_commit never fires: it stays queued
+    Evaluation.objects.filter(pk=response.json()["id"]).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    return response.json()["id"]
+
+
+def test_embedded_an_evaluation_stuck_in_queued_fails_and_no_longer_blocks_the_version(
+    pipeline, version, tables, settings, django_capture_on_commit_callbacks
+):
+    stuck = _queued_since(pipeline, version, tables, minutes=11)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _evaluate(pipeline, version, tables, kinds='["quality"]')  # reaps first
+    assert response.status_code == 202, response.content
+    evaluation = Evaluation.objects.get(pk=stuck)
+    assert (evaluation.state, evaluation.step, evaluation.requeues) == ("failed", "failed", 0)
+    assert evaluation.error == {
+        "detail": "the process that queued it stopped before starting it (embedded mode: there is no worker to "
+        "hand it to); request it again"
+    }
+    failed = AuditEvent.objects.get(action="evaluation.failed", object_id=stuck)
+    assert (failed.actor_via, failed.after) == ("reaper", {"error": evaluation.error})
+    assert Evaluation.objects.get(pk=response.json()["id"]).state == "succeeded"
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []  # the stuck one's upload too
+
+
+def test_a_queued_evaluation_is_reaped_only_after_the_configured_age(pipeline, version, tables, settings):
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=9)
+    assert reap_stale_jobs() == {"evaluations": 0, "registrations": 0}
+    settings.REGISTRY_JOB_QUEUED_STALE_SECONDS = 8 * 60
+    assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+    assert Evaluation.objects.get(pk=evaluation_id).state == "failed"
+
+
+def test_with_a_broker_an_evaluation_stuck_in_queued_is_published_again_and_finishes(
+    pipeline, version, tables, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registry.tasks import run_evaluation_task
+
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=11)
+    celery_app.conf.task_always_eager = False  # the autouse fixture restores it
+    monkeypatch.setattr(run_evaluation_task, "delay", lambda pk: run_evaluation_task.apply(args=[pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
+    assert (evaluation.state, evaluation.attempts, evaluation.requeues) == ("succeeded", 1, 1)
+    # The original message, delivered late, finds the work done.
+    assert evaluation_run(evaluation_id=evaluation_id) is None
+
+
+def test_with_a_broker_a_queued_evaluation_no_worker_takes_is_published_three_times_then_failed(
+    pipeline, version, tables, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registry.tasks import run_evaluation_task
+
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=11)
+    celery_app.conf.task_always_eager = False
+    published = []
+    monkeypatch.setattr(run_evaluation_task, "delay", published.append)
+    start = timezone.now()
+    for round_ in range(3):
+        now = start + timedelta(minutes=11 * round_)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reap_stale_jobs(now=now) == {"evaluations": 1, "registrations": 0}
+            # Just handed to the broker again: not stale until another full wait.
+            assert reap_stale_jobs(now=now + timedelta(minutes=9)) == {"evaluations": 0, "registrations": 0}
+    assert published == [evaluation_id] * 3
+    assert Evaluation.objects.get(pk=evaluation_id).requeues == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap_stale_jobs(now=start + timedelta(minutes=33)) == {"evaluations": 1, "registrations": 0}
+    assert published == [evaluation_id] * 3
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
+    assert (evaluation.state, evaluation.attempts) == ("failed", 0)
+    assert evaluation.error == {
+        "detail": "no worker started it although it was queued again 3 times, 600 s apart; check that a worker "
+        "consumes the queue 'registry', then request it again"
+    }
+    assert evaluation.reference_path == ""
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+    version.refresh_from_db()
+    assert version.status == "registered"
+    assert verify_chain().ok
+
+
+def test_a_delivery_while_another_worker_runs_the_evaluation_does_nothing(pipeline, version, tables):
+    response = _evaluate(pipeline, version, tables)
+    beat = timezone.now() - timedelta(seconds=30)
+    Evaluation.objects.filter(pk=response.json()["id"]).update(
+        state="running", attempts=1, started_at=beat, heartbeat_at=beat
+    )
+    events = AuditEvent.objects.count()
+    assert evaluation_run(evaluation_id=response.json()["id"]) is None
+    evaluation = Evaluation.objects.get(pk=response.json()["id"])
+    assert (evaluation.state, evaluation.attempts, evaluation.heartbeat_at) == ("running", 1, beat)
+    assert AuditEvent.objects.count() == events
+
+
 def test_reference_by_uri_under_a_data_root(pipeline, version, tables, data_root, django_capture_on_commit_callbacks):
     path = data_root / "real.csv"
     path.write_bytes(tables["reference"])

@@ -1,14 +1,17 @@
 """Large uploads: hashed on arrival, inspected and registered by a task; failures end the job cleanly."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from governance.audit import verify_chain
 from governance.models import AuditEvent
 from registry.models import DatasetVersion, RegistrationJob
 from registry.services.jobs import registration_job_run
+from registry.services.reaper import reap_stale_jobs
 from registry.tasks import run_registration_job
 from tests.support import make_member, registration_form, upload
 
@@ -122,6 +125,58 @@ def test_a_job_that_keeps_crashing_gives_up(pipeline, adult_head_csv, small_inli
         {"detail": "gave up after 3 attempts (worker lost or crashed)"},
     )
     assert DatasetVersion.objects.count() == 0
+
+
+def test_a_delivery_while_another_worker_runs_the_job_does_nothing(pipeline, adult_head_csv, small_inline_limit):
+    response = _post(pipeline, adult_head_csv)
+    beat = timezone.now() - timedelta(seconds=30)
+    RegistrationJob.objects.filter(pk=response.json()["id"]).update(
+        state="running", attempts=1, started_at=beat, heartbeat_at=beat
+    )
+    assert registration_job_run(job_id=response.json()["id"]) is None
+    job = RegistrationJob.objects.get(pk=response.json()["id"])
+    assert (job.state, job.attempts, job.heartbeat_at) == ("running", 1, beat)
+    assert DatasetVersion.objects.count() == 0
+
+
+def test_with_a_broker_a_job_stuck_in_queued_is_published_again_and_registers(
+    pipeline, adult_head_csv, small_inline_limit, monkeypatch, django_capture_on_commit_callbacks
+):
+    response = _post(pipeline, adult_head_csv)  # on_commit never fires: the job stays queued
+    job_id = response.json()["id"]
+    RegistrationJob.objects.filter(pk=job_id).update(created_at=timezone.now() - timedelta(minutes=11))
+    celery_app.conf.task_always_eager = False  # the autouse fixture restores it
+    monkeypatch.setattr(run_registration_job, "delay", lambda pk: run_registration_job.apply(args=[pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap_stale_jobs() == {"evaluations": 0, "registrations": 1}
+    job = RegistrationJob.objects.get(pk=job_id)
+    assert (job.state, job.attempts, job.requeues) == ("succeeded", 1, 1)
+    assert DatasetVersion.objects.count() == 1
+
+
+def test_with_a_broker_a_queued_job_no_worker_takes_fails_after_three_publications(
+    pipeline, adult_head_csv, small_inline_limit, settings, monkeypatch
+):
+    response = _post(pipeline, adult_head_csv)
+    job_id = response.json()["id"]
+    RegistrationJob.objects.filter(pk=job_id).update(
+        created_at=timezone.now() - timedelta(hours=1), heartbeat_at=timezone.now() - timedelta(minutes=11), requeues=3
+    )
+    celery_app.conf.task_always_eager = False
+    published = []
+    monkeypatch.setattr(run_registration_job, "delay", published.append)
+    assert reap_stale_jobs() == {"evaluations": 0, "registrations": 1}
+    job = RegistrationJob.objects.get(pk=job_id)
+    assert (job.state, job.error) == (
+        "failed",
+        {
+            "detail": "no worker started it although it was queued again 3 times, 600 s apart; check that a worker "
+            "consumes the queue 'registry', then request it again"
+        },
+    )
+    assert published == []
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []  # the staged upload is deleted
+    assert AuditEvent.objects.filter(action="registration.failed", object_id=job_id, actor_via="reaper").count() == 1
 
 
 def test_an_unexpected_error_in_the_task_fails_the_job_with_the_reason(

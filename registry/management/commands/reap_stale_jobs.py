@@ -1,4 +1,5 @@
-"""End or re-queue jobs left running by a process that stopped (run at start-up; beat runs it in production)."""
+"""End or re-queue jobs no worker is on: left running by a stopped process, or never started (run at start-up;
+beat runs it in production)."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,7 +7,10 @@ from registry.services.reaper import reap_stale_jobs
 
 
 class Command(BaseCommand):
-    help = "Re-queue (with a broker) or fail (embedded) jobs whose worker stopped sending heartbeats."
+    help = (
+        "Re-queue (with a broker) or fail (embedded) jobs whose worker stopped sending heartbeats, "
+        "and jobs still queued after REGISTRY_JOB_QUEUED_STALE_SECONDS."
+    )
 
     def handle(self, *args, **options):
         counts = reap_stale_jobs()
