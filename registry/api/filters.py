@@ -1,6 +1,7 @@
 """Query filters for the registry's list endpoints."""
 
 import django_filters as filters
+from django.db.models import Exists, OuterRef
 
 from governance.models import Project
 
@@ -12,6 +13,7 @@ from ..models import (
     Generator,
     RegistrationJob,
     SourceDataset,
+    VersionSource,
     VersionStatus,
 )
 from ..models.jobs import JobState
@@ -46,8 +48,8 @@ class VersionFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=VersionStatus.choices)
     fingerprint = filters.CharFilter()
     generator = filters.CharFilter(field_name="generator__name")
-    source_namespace = filters.CharFilter(field_name="sources__namespace", distinct=True)
-    source_name = filters.CharFilter(field_name="sources__name", distinct=True)
+    source_namespace = filters.CharFilter(method="filter_source")
+    source_name = filters.CharFilter(method="filter_source")
     registered_by = filters.CharFilter(field_name="registered_by__username")
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -55,6 +57,16 @@ class VersionFilter(filters.FilterSet):
     class Meta:
         model = DatasetVersion
         fields = ["project", "dataset", "status", "fingerprint", "generator"]
+
+    def filter_source(self, queryset, name, value):
+        """Namespace and name together select one source: both must hold for the same source of a version."""
+        given = self.form.cleaned_data
+        if name == "source_name" and given.get("source_namespace"):
+            return queryset  # applied with the namespace
+        lookups = {
+            f"source__{part}": given[f"source_{part}"] for part in ("namespace", "name") if given.get(f"source_{part}")
+        }
+        return queryset.filter(Exists(VersionSource.objects.filter(version=OuterRef("pk"), **lookups)))
 
 
 class SourceDatasetFilter(filters.FilterSet):

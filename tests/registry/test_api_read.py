@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from registry.models import VersionSource
 from tests.factories import (
     DatasetFactory,
     DatasetVersionFactory,
@@ -59,6 +60,30 @@ def test_version_detail_of_another_project_is_404(pipeline, catalog):
     ],
 )
 def test_version_filters_and_ordering(pipeline, catalog, query, expected):
+    response = pipeline.client.get(f"/api/v1/versions/?{query}")
+    assert response.status_code == 200
+    assert _ids(response) == [str(catalog[k].pk) for k in expected]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("source_namespace=pg&source_name=public.adult", ["v1"]),
+        ("source_name=public.adult&source_namespace=pg", ["v1"]),
+        ("source_namespace=pg", ["v2", "v1"]),
+        ("source_name=public.adult", ["v2", "v1"]),
+        ("source_namespace=s3&source_name=public.adult", ["v2"]),
+        ("source_namespace=s3&source_name=other", []),
+    ],
+)
+def test_source_filters_match_one_source_together(pipeline, project, catalog, query, expected):
+    # v2 has a source in namespace pg and a source named public.adult, but not pg:public.adult.
+    other = SourceDatasetFactory(project=project, namespace="pg", name="other")
+    same_name = SourceDatasetFactory(project=project, namespace="s3", name="public.adult")
+    VersionSource.objects.create(version=catalog["v2"], source=other)
+    VersionSource.objects.create(version=catalog["v2"], source=same_name)
+    # v1 matches through two sources: it is listed once.
+    VersionSource.objects.create(version=catalog["v1"], source=SourceDatasetFactory(project=project, namespace="pg"))
     response = pipeline.client.get(f"/api/v1/versions/?{query}")
     assert response.status_code == 200
     assert _ids(response) == [str(catalog[k].pk) for k in expected]
