@@ -45,7 +45,10 @@ def sha256_file(path: Path | str) -> ContentDigest:
 
 
 def format_from_name(name: str) -> str | None:
-    """The format a file name claims: .csv, .csv.gz / .gz, .parquet / .pq; None when it claims none."""
+    """The format a file name claims: .csv/.tsv, .csv.gz/.tsv.gz/.gz, .parquet/.pq; None when it claims none.
+
+    Tab- and comma-separated text are one format ("csv"); read_table finds the separator in the header.
+    """
     lower = name.lower()
     if lower.endswith((".csv.gz", ".tsv.gz", ".gz")):
         return "csv.gz"
@@ -101,6 +104,19 @@ def check_declared_format(actual: str, declared: str | None) -> None:
         raise TableError(f"the content is {actual} but the file is declared as {declared}")
 
 
+def delimiter(path: Path | str, fmt: str) -> str:
+    """The separator of a delimited text file, from its header line: a tab (TSV) or a comma (CSV).
+
+    Read from the bytes, not the name: an upload is staged under a name of its own, and a stored
+    object is named after its format, so a .tsv file keeps no trace of its suffix once received.
+    """
+    opener = gzip.open if fmt == "csv.gz" else open
+    with opener(path, "rb") as handle:
+        header = handle.readline(_SNIFF_BYTES)
+    outside_quotes = b"".join(header.split(b'"')[::2])
+    return "\t" if outside_quotes.count(b"\t") > outside_quotes.count(b",") else ","
+
+
 def read_table(path: Path | str, fmt: str) -> pd.DataFrame:
     """Load a CSV, gzip CSV or Parquet file into a DataFrame; raise TableError with the reason."""
     if fmt not in FORMATS:
@@ -110,8 +126,13 @@ def read_table(path: Path | str, fmt: str) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             # pyarrow's reader is multi-threaded: several times faster than the C engine on big files.
-            frame = pd.read_csv(path, engine="pyarrow", compression="gzip" if fmt == "csv.gz" else None)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+            frame = pd.read_csv(
+                path,
+                engine="pyarrow",
+                sep=delimiter(path, fmt),
+                compression="gzip" if fmt == "csv.gz" else None,
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
         # pyarrow's ArrowInvalid (corrupt or inconsistent input) is a ValueError.
         raise TableError(f"cannot parse the file as {fmt}: {exc}") from exc
     if frame.shape[1] == 0:
@@ -144,7 +165,7 @@ def read_column_names(path: Path | str, fmt: str) -> list[str]:
             import pyarrow.parquet as pq
 
             return [str(name) for name in pq.read_schema(path).names]
-        frame = pd.read_csv(path, nrows=0, compression="gzip" if fmt == "csv.gz" else None)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        frame = pd.read_csv(path, nrows=0, sep=delimiter(path, fmt), compression="gzip" if fmt == "csv.gz" else None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
         raise TableError(f"cannot read the header as {fmt}: {exc}") from exc
     return [str(name) for name in frame.columns]

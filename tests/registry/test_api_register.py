@@ -38,6 +38,17 @@ def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def test_a_tab_separated_upload_gets_the_same_schema_as_its_csv(pipeline, adult):
+    tsv = adult.head(200).to_csv(sep="\t", index=False).encode()
+    response = pipeline.client.post(
+        URL, {**registration_form(), "file": upload(tsv, "synthetic.tsv")}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["format"], body["row_count"], body["column_count"]) == ("csv", 200, 15)
+    assert body["schema"] == ADULT_SCHEMA
+
+
 def test_multipart_csv_upload_registers_a_version_with_computed_facts(pipeline, adult_head_csv):
     response = pipeline.client.post(URL, {**registration_form(), "file": upload(adult_head_csv)}, format="multipart")
     assert response.status_code == 201, response.content
