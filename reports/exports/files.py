@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import queue
@@ -103,10 +104,12 @@ class Bundle:
         self.zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL)
         self.files: list[dict[str, Any]] = []
         self._writers: list[HashingWriter] = []
+        self._open: list[IO[bytes]] = []
 
     def stream(self, name: str, *, background: bool = False) -> tuple[HashingWriter, IO[bytes]]:
         """Open an entry for writing: the sink to write to and the entry's handle (for `finish`)."""
         handle = self.zip.open(name, mode="w", force_zip64=True)
+        self._open.append(handle)
         writer = HashingWriter(handle, background=background)
         self._writers.append(writer)
         return writer, handle
@@ -114,13 +117,28 @@ class Bundle:
     def finish(self, writer: HashingWriter, name: str, handle) -> None:
         entry = writer.entry(name)
         handle.close()
+        self._open.remove(handle)
         self.files.append(entry)
 
     def abort(self) -> None:
-        """Stop every background writer and close the zip after a failure."""
+        """Stop every background writer, then close open entries and the zip after a failure; never raises.
+
+        The caller re-raises the error that made it abort, and the partial file is discarded: closing must
+        not replace that error with its own (zipfile refuses to close while an entry is open for writing).
+        """
         for writer in self._writers:
             writer.stop()
-        self.zip.close()
+        for handle in self._open:
+            with contextlib.suppress(Exception):
+                handle.close()
+        self._open.clear()
+        try:
+            self.zip.close()
+        except Exception:
+            # Still holding the file (e.g. the disk filled up while writing the directory): let it go.
+            if self.zip.fp is not None:
+                with contextlib.suppress(Exception):
+                    self.zip.fp.close()
 
     def add_file(self, name: str, source: Path, entry: dict[str, Any]) -> None:
         with source.open("rb") as src, self.zip.open(name, mode="w", force_zip64=True) as dst:

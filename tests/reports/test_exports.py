@@ -322,3 +322,30 @@ def test_downloads_are_audited_and_need_a_finished_export(world, run, team):
 )
 def test_periods_are_described_with_inclusive_days(start, end, text):
     assert describe_period(start, end) == text
+
+
+@pytest.mark.parametrize(
+    ("fmt", "target"),
+    [
+        ("csv", "reports.exports.build.event_line"),
+        ("json", "reports.exports.jsondoc.event_object"),
+        ("pdf", "reports.exports.pdf.version_section"),
+    ],
+)
+def test_an_error_while_a_file_is_open_in_the_zip_is_the_error_reported(world, run, monkeypatch, fmt, target):
+    module, name = target.rsplit(".", 1)
+    original = getattr(__import__(module, fromlist=[name]), name)
+    calls = []
+
+    def second_call_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, second_call_fails)
+    export = run(fmt)
+    assert (export.state, export.error) == ("failed", {"detail": "internal error: RuntimeError: disk on fire"})
+    assert len(calls) == 2
+    assert list(export_path("exports").iterdir()) == []
+    assert AuditEvent.objects.get(action="export.failed").after == {"error": export.error}
