@@ -27,6 +27,11 @@ class StagedUpload(UploadedFile):
     def temporary_file_path(self) -> str:
         return str(self.staged_path)
 
+    def close(self):
+        # Never opened is closed: Django closes every received file when a later part fails the parse.
+        if self.file is not None:
+            self.file.close()
+
 
 MAX_FILES_PER_REQUEST = 2  # a registration has one file; an evaluation a reference and a holdout
 
@@ -65,6 +70,7 @@ class StagingUploadHandler(FileUploadHandler):
             self._abort()
             if self.request is not None:
                 self.request.upload_too_large = True
+                self.request.upload_too_large_field = self.field_name
             raise StopUpload(connection_reset=False)
         self._digest.update(raw_data)
         self._handle.write(raw_data)

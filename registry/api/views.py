@@ -337,7 +337,8 @@ def _check_upload_limits(django_request, field: str) -> None:
         raise InvalidInput(f"at most {MAX_FILES_PER_REQUEST} files per request", field=field)
     if getattr(django_request, "upload_too_large", False):
         raise PayloadTooLarge(
-            f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes", field=field
+            f"larger than the upload limit of {settings.REGISTRY_MAX_UPLOAD_BYTES} bytes",
+            field=getattr(django_request, "upload_too_large_field", None) or field,
         )
 
 

@@ -199,6 +199,18 @@ def test_reference_with_other_columns_is_a_400(pipeline, version, adult, setting
     assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
 
 
+@pytest.mark.parametrize("crossing", ["reference", "holdout"])
+def test_the_upload_that_crosses_the_limit_is_named(pipeline, version, tables, settings, crossing):
+    # The limit is on the request's total: the reference fits alone, the holdout takes it over.
+    limit = len(tables["reference"]) + (10 if crossing == "holdout" else -10)
+    settings.REGISTRY_MAX_UPLOAD_BYTES = limit
+    response = _evaluate(pipeline, version, tables, holdout=upload(tables["holdout"], "holdout.csv"))
+    assert response.status_code == 413
+    assert response.json() == {crossing: [f"larger than the upload limit of {limit} bytes"]}
+    assert Evaluation.objects.count() == 0
+    assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
+
+
 def test_missing_reference_is_a_400(pipeline, version):
     response = pipeline.client.post(f"/api/v1/versions/{version.pk}/evaluations/", {"seed": 1}, format="json")
     assert response.status_code == 400

@@ -226,6 +226,30 @@ def test_upload_over_the_limit(pipeline, nothing_written, settings, adult_head_c
     assert response.json() == {"file": ["larger than the upload limit of 1000 bytes"]}
 
 
+BODY_TOO_BIG = {
+    "detail": "the request body is larger than the limit of 1000 bytes (DATA_UPLOAD_MAX_MEMORY_SIZE; files in "
+    "multipart uploads do not count towards it)"
+}
+
+
+def test_multipart_fields_over_the_body_limit_are_a_json_413(pipeline, nothing_written, settings, adult_head_csv):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    # The file comes first and is staged before the fields cross the limit: it is deleted too.
+    body = {"file": upload(adult_head_csv), **registration_form(code_version="x" * 2000)}
+    response = pipeline.client.post(URL, body, format="multipart")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == BODY_TOO_BIG
+
+
+def test_a_json_body_over_the_limit_is_a_json_413(pipeline, nothing_written, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = pipeline.client.post(URL, registration_json(code_version="x" * 2000), format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == BODY_TOO_BIG
+
+
 def test_file_and_uri_together(pipeline, nothing_written, adult_head_csv, data_root):
     response = _multipart(pipeline, adult_head_csv, storage_uri=(data_root / "x.csv").as_uri())
     assert response.status_code == 400
