@@ -8,7 +8,11 @@ from typing import Any
 from reportlab.lib.units import cm
 from reportlab.platypus import CondPageBreak, Image, KeepTogether
 
-from .pdfkit import num, p, table
+from .pdfkit import clip, num, p, table
+
+# Comments and waivers (up to 10,000 characters) start in the decisions table and follow it in full.
+DECISION_CELL_CHARS = 280
+FULL_TEXT_BELOW = "full text below the table"
 
 
 def plots(record: dict[str, Any]) -> list:
@@ -31,6 +35,28 @@ def plots(record: dict[str, Any]) -> list:
             out += [KeepTogether([image, p(f"{plot.title}. {plot.caption}", "small")])]
     if not data.get("distributions"):
         out.append(p("No distribution data stored for this evaluation.", "small"))
+    return out
+
+
+def _decisions(decisions: list[dict[str, Any]]) -> list:
+    """The decisions table; a long comment or waiver is cut short there and printed in full below it."""
+    rows = [["when", "decision", "by", "comment", "waiver"]]
+    rows += [
+        [
+            d["created_at"],
+            f"{d['action']} ({d['from_status']} → {d['to_status']})",
+            d["decided_by"],
+            clip(d["comment"], DECISION_CELL_CHARS, FULL_TEXT_BELOW) or "—",
+            clip(d["waiver"], DECISION_CELL_CHARS, FULL_TEXT_BELOW) or "—",
+        ]
+        for d in decisions
+    ]
+    out = [table(rows, [3.2, 3.4, 2.2, 4.1, 4.1])]
+    for d in decisions:
+        for kind in ("comment", "waiver"):
+            if len(d[kind]) > DECISION_CELL_CHARS:
+                out.append(p(f"The {kind} of the {d['action']} by {d['decided_by']} on {d['created_at']}:", "small"))
+                out.append(p(d[kind]))
     return out
 
 
@@ -94,18 +120,7 @@ def version_section(record: dict[str, Any], index: int) -> list:
         out.append(p("No policy check."))
     out.append(p("Decisions and waivers", "h2"))
     if r["decisions"]:
-        rows = [["when", "decision", "by", "comment", "waiver"]]
-        rows += [
-            [
-                d["created_at"],
-                f"{d['action']} ({d['from_status']} → {d['to_status']})",
-                d["decided_by"],
-                d["comment"] or "—",
-                d["waiver"] or "—",
-            ]
-            for d in r["decisions"]
-        ]
-        out.append(table(rows, [3.2, 3.4, 2.2, 4.1, 4.1]))
+        out += _decisions(r["decisions"])
     else:
         out.append(p("No decision."))
     for flag in r["flags"]:

@@ -15,6 +15,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, Table, TableStyle
 
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+# A table row cannot split across pages, so a cell must fit on one whatever it holds: about 20 lines of
+# 7 pt text at the column's width, with room to spare for wrapped long words and wide letters.
+CELL_CHARS_PER_CM = 140
+MORE_IN_EXPORTS = "{more:,} more characters in the CSV and JSON exports"
 
 
 def register_fonts() -> None:
@@ -63,9 +67,23 @@ def num(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def clip(text: str, limit: int, pointer: str = MORE_IN_EXPORTS) -> str:
+    """`text` cut to `limit` characters, ending with a pointer to the rest ({more} is how many are cut)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit].rstrip()} … [{pointer.format(more=len(text) - limit)}]"
+
+
 def table(rows: list[list[Any]], widths: list[float], header: bool = True) -> Table:
-    """A grid of escaped cells; the first row is the header."""
-    cells = [[c if isinstance(c, Paragraph) else p(c, "cell") for c in row] for row in rows]
+    """A grid of escaped cells; the first row is the header. Over-long text is clipped so every row fits a page."""
+    limits = [int(w * CELL_CHARS_PER_CM) for w in widths]
+    cells = [
+        [
+            c if isinstance(c, Paragraph) else p(clip("" if c is None else str(c), limit), "cell")
+            for c, limit in zip(row, limits, strict=True)
+        ]
+        for row in rows
+    ]
     grid = Table(cells, colWidths=[w * cm for w in widths], repeatRows=1 if header else 0)
     style = [
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),

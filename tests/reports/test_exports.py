@@ -349,3 +349,30 @@ def test_an_error_while_a_file_is_open_in_the_zip_is_the_error_reported(world, r
     assert len(calls) == 2
     assert list(export_path("exports").iterdir()) == []
     assert AuditEvent.objects.get(action="export.failed").after == {"error": export.error}
+
+
+def _pdf_squeezed(export: Export) -> str:
+    """The report's text without whitespace or page footers (a long text continues across them)."""
+    reader = PdfReader(io.BytesIO(_zip(export).read("report.pdf")))
+    footer = "".join(f"Audit evidence report · {export.project.slug} · export {export.pk} page".split())
+    return "".join(
+        "".join(page.extract_text().split()).replace(f"{footer}{n}", "", 1) for n, page in enumerate(reader.pages, 1)
+    )
+
+
+def test_pdf_lays_out_comments_and_waivers_of_ten_thousand_characters(project, team, run):
+    # Words wrap; a 10,000-character word must be split by the layout as well.
+    comment = ("The DCR evidence was reviewed against the holdout; coarse columns explain it. " * 130)[:10_000]
+    waiver = "w" * 9_999 + "!"
+    version = make_version(project, team["pipeline"].user, metrics={**PASSING, "privacy.dcr_baseline_protection": 0.2})
+    reviewer = Actor(user=team["reviewer"].user, via="test")
+    policy_check_run(actor=reviewer, version=version, trigger="evaluation")
+    version_decide(actor=reviewer, version=version, action="approve", comment=comment, waiver=waiver)
+    export = run("pdf")
+    assert (export.state, export.error) == ("succeeded", None)
+    squeezed = _pdf_squeezed(export)
+    # In the table: the start of each text and where to read the rest; below it: both texts in full.
+    assert "".join(f"{comment[:200]}".split()) in squeezed
+    assert "…[fulltextbelowthetable]" in squeezed
+    assert "".join(comment.split()) in squeezed
+    assert waiver in squeezed
