@@ -10,6 +10,7 @@ import pandas as pd
 
 from registry.evaluation.config import KINDS, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
+from registry.evaluation.metadata import infer_sdtype
 
 SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
 NUMERIC_SDTYPES = ("numerical", "datetime")
@@ -47,20 +48,32 @@ def _check_config(config: EvaluationConfig) -> None:
         raise EvaluationInputError("utility_test_fraction", "must be between 0 and 1")
 
 
-def _check_schema(columns: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    sdtypes: dict[str, str] = {}
+def _check_schema(columns: Sequence[Mapping[str, str]]) -> dict[str, str | None]:
+    """Column name to sdtype, None where the schema gives none (it is inferred from the reference)."""
+    sdtypes: dict[str, str | None] = {}
     for entry in columns:
         name, sdtype = entry.get("name"), entry.get("sdtype")
-        if name is None or sdtype is None:
-            raise EvaluationInputError("columns", "every column needs a name and an sdtype")
-        if sdtype not in SDTYPES:
+        if name is None:
+            raise EvaluationInputError("columns", "every column needs a name")
+        if sdtype is not None and sdtype not in SDTYPES:
             raise EvaluationInputError("columns", f"column {name!r} has unknown sdtype {sdtype!r}")
         if name in sdtypes:
             raise EvaluationInputError("columns", f"column {name!r} is listed twice")
-        sdtypes[str(name)] = str(sdtype)
+        sdtypes[str(name)] = None if sdtype is None else str(sdtype)
     if not sdtypes:
         raise EvaluationInputError("columns", "the schema lists no columns")
     return sdtypes
+
+
+def _infer_missing_sdtypes(sdtypes: dict[str, str | None], real: pd.DataFrame, notes: list[str]) -> dict[str, str]:
+    """Fill in the sdtypes the schema left out, judged on the real data, and say so in the notes."""
+    complete: dict[str, str] = {}
+    for name, sdtype in sdtypes.items():
+        if sdtype is None:
+            sdtype = infer_sdtype(real[name])
+            notes.append(f"{name!r}: no sdtype given, inferred {sdtype} from the reference")
+        complete[name] = sdtype
+    return complete
 
 
 def _check_table(frame: pd.DataFrame, field_name: str, expected: list[str]) -> None:
@@ -190,19 +203,20 @@ def prepare_inputs(
 ) -> PreparedData:
     """Validate the inputs (raising EvaluationInputError) and return normalised copies."""
     _check_config(config)
-    sdtypes = _check_schema(columns)
+    given = _check_schema(columns)
     real = with_string_columns(real)
     synthetic = with_string_columns(synthetic)
-    expected = list(sdtypes)
+    expected = list(given)
     tables = {"reference": real, "synthetic": synthetic}
     if holdout is not None:
         tables["holdout"] = with_string_columns(holdout)
     for label, frame in tables.items():
         _check_table(frame, label, expected)
+    notes: list[str] = []
+    sdtypes = _infer_missing_sdtypes(given, real, notes)
     _check_config_columns(config, sdtypes)
 
     prepared: dict[str, pd.DataFrame] = {}
-    notes: list[str] = []
     for label, frame in tables.items():
         missing = _missing_counts(frame, expected)
         _check_not_all_missing(missing, len(frame), label)

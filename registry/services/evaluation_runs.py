@@ -80,7 +80,7 @@ def _read(path: Path, field: str) -> pd.DataFrame:
 def _engine_inputs(evaluation: Evaluation) -> tuple[list[dict[str, str]], EvaluationConfig]:
     config = dict(evaluation.config)
     overrides = config.pop("sdtypes", {}) or {}
-    columns = [{**c, "sdtype": overrides.get(c["name"], c["sdtype"])} for c in evaluation.version.schema]
+    columns = [{**c, "sdtype": overrides.get(c["name"], c.get("sdtype"))} for c in evaluation.version.schema]
     return columns, EvaluationConfig(**config)
 
 

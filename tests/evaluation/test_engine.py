@@ -157,3 +157,26 @@ def test_a_failing_kind_reports_its_error_and_keeps_the_others(monkeypatch):
     assert result["results"]["pii"] == {"error": "RuntimeError: boom"}
     assert result["metrics"]["privacy.exact_copies"] == 40
     assert not any(key.startswith("pii.") for key in result["metrics"])
+
+
+def test_columns_without_an_sdtype_get_it_inferred_from_the_reference_and_given_ones_are_kept():
+    rows = 40
+    real = pd.DataFrame(
+        {
+            "x": np.linspace(0, 1, rows),
+            "when": [f"2024-01-{day % 28 + 1:02d}" for day in range(rows)],
+            "grade": np.arange(rows) % 4,  # numbers, but declared categorical
+        }
+    )
+    columns = [{"name": "x"}, {"name": "when", "dtype": "object"}, {"name": "grade", "sdtype": "categorical"}]
+    result = run_evaluation(real, real, columns=columns, config=EvaluationConfig(kinds=("quality",)))
+    assert result["parameters"]["columns"] == [
+        {"name": "x", "sdtype": "numerical"},
+        {"name": "when", "sdtype": "datetime"},
+        {"name": "grade", "sdtype": "categorical"},
+    ]
+    assert result["parameters"]["normalisation_notes"] == [
+        "'x': no sdtype given, inferred numerical from the reference",
+        "'when': no sdtype given, inferred datetime from the reference",
+    ]
+    assert result["metrics"]["quality.overall"] == 1.0
