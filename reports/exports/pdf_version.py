@@ -16,25 +16,29 @@ FULL_TEXT_BELOW = "full text below the table"
 
 
 def plots(record: dict[str, Any]) -> list:
-    """The version's distribution and fairness plots (from its latest card) as images with captions."""
+    """The version's plots as its HTML card draws them (distributions, correlation differences, fairness)."""
     from registry.models import DatasetVersion
 
     from ..cards.context import card_context
-    from ..plots import distributions_plot, fairness_plot
+    from ..cards.render import plots_for
+    from ..plots import NO_DISTRIBUTIONS, NO_MATRICES, card_plots
     from ..selectors import latest_card
 
     version = DatasetVersion.objects.get(pk=record["version_id"])
     card = latest_card(version)
-    data = (card.context if card else card_context(version)).get("plots") or {}
+    drawn = plots_for(card) if card else card_plots(card_context(version).get("plots") or {})
+    missing = {"distributions": NO_DISTRIBUTIONS, "correlations": NO_MATRICES}
     out = []
-    for plot in (distributions_plot(data.get("distributions")), fairness_plot(data.get("fairness"))):
-        if plot is not None:
-            image = Image(io.BytesIO(plot.png))
-            scale = min(16 * cm / image.drawWidth, 1.0)
-            image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
-            out += [KeepTogether([image, p(f"{plot.title}. {plot.caption}", "small")])]
-    if not data.get("distributions"):
-        out.append(p("No distribution data stored for this evaluation.", "small"))
+    for key in ("distributions", "correlations", "fairness"):
+        plot = drawn[key]
+        if plot is None:
+            if key in missing:
+                out.append(p(missing[key], "small"))
+            continue
+        image = Image(io.BytesIO(plot.png))
+        scale = min(16 * cm / image.drawWidth, 1.0)
+        image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
+        out.append(KeepTogether([image, p(f"{plot.title}. {plot.caption}", "small")]))
     return out
 
 

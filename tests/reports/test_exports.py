@@ -26,6 +26,7 @@ from tests.governance.test_workflow import PASSING, make_version
 
 pytestmark = pytest.mark.django_db
 
+CORRELATION_CAPTION = "Red: the synthetic data is more correlated than the real data; blue: less; white: the same."
 CSV_FILES = [
     "audit_events.csv",
     "versions.csv",
@@ -376,3 +377,18 @@ def test_pdf_lays_out_comments_and_waivers_of_ten_thousand_characters(project, t
     assert "…[fulltextbelowthetable]" in squeezed
     assert "".join(comment.split()) in squeezed
     assert waiver in squeezed
+
+
+def test_pdf_draws_the_correlation_difference_heatmap_of_the_card(project, team, run):
+    version = make_version(project, team["pipeline"].user)
+    correlations = {"columns": ["age", "hours"], "real": [[1.0, 0.4], [0.4, 1.0]], "synthetic": [[1.0, 0.1], [0.1, 1.0]]}
+    version.evaluations.update(results={"summaries": {"correlations": correlations}})
+    card = card_refresh(version=version).card
+    assert card.context["plots"]["correlations"] == correlations
+    export = run("pdf")
+    squeezed = _pdf_squeezed(export)
+    assert "".join(f"Correlation differences. {CORRELATION_CAPTION}".split()) in squeezed
+    assert "Nodistributiondatastoredforthisevaluation." in squeezed
+    assert "Nocorrelationdatastored" not in squeezed
+    images = [name for page in PdfReader(io.BytesIO(_zip(export).read("report.pdf"))).pages for name in page.images]
+    assert len(images) == 1
