@@ -323,3 +323,199 @@ def test_governance_and_lineage_endpoints(world, caller, method, template, body)
         assert (response.status_code, response.json()) == UNAUTHENTICATED
     else:
         assert response.status_code == GOVERNANCE_MATRIX[(method, template, body)][caller], response.content
+
+
+# --- verified evaluations ---------------------------------------------------------------------------
+EXPECTED_EVALUATE_VERIFIED = {
+    **EXPECTED_EVALUATE,
+    "pipeline": (202, None),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_verified_evaluate_endpoint(world, caller, settings):
+    registered = _client(world, "pipeline").post(
+        "/api/v1/versions/", {**registration_form(), "file": upload(world["csv"])}, format="multipart"
+    )
+    assert registered.status_code == 201
+    version_id = registered.json()["id"]
+    response = _client(world, caller).post(
+        f"/api/v1/versions/{version_id}/evaluations/",
+        {"origin": "verified", "kinds": '["quality"]', "reference": upload(world["csv"], "real.csv")},
+        format="multipart",
+    )
+    status, body = EXPECTED_EVALUATE_VERIFIED[caller]
+    assert response.status_code == status
+    if body is not None:
+        assert response.json() == body
+    queued = Evaluation.objects.filter(version_id=version_id)
+    assert [(e.origin, e.state) for e in queued] == ([("verified", "queued")] if status == 202 else [])
+    # A refused request keeps none of the real data it was sent.
+    staged = list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir())
+    assert len(staged) == (1 if status == 202 else 0)
+
+
+# --- policies, one by one -----------------------------------------------------------------------------
+@pytest.fixture
+def policies(world, project):
+    from governance.models import Policy, PolicyRule
+
+    acme = Policy.objects.create(project=project, name="Acme release", description="")
+    PolicyRule.objects.create(policy=acme, position=0, **RULE)
+    return {"acme": acme, "global": Policy.objects.get(project__isnull=True, name="Default release policy")}
+
+
+POLICY_BODIES = {
+    "put": {"project": "acme", "name": "Acme release", "description": "stricter", "rules": [RULE]},
+    "patch": {"description": "stricter"},
+    "get": None,
+    "delete": None,
+}
+MANAGE_ACME = "managing policies in project 'acme' needs the admin role"
+GLOBAL_BY_SUPERUSERS = "global policies are managed by superusers in the admin"
+NOT_FOUND = {"detail": "No Policy matches the given query."}
+# (method, which policy) -> caller -> (status, body or None)
+POLICY_MATRIX = {
+    ("get", "acme"): {
+        "pipeline": (200, None),
+        "reviewer": (200, None),
+        "auditor": (200, None),
+        "admin": (200, None),
+        "outsider": (404, NOT_FOUND),
+    },
+    **{
+        (method, "acme"): {
+            "pipeline": (403, {"detail": MANAGE_ACME}),
+            "reviewer": (403, {"detail": MANAGE_ACME}),
+            "auditor": (403, {"detail": MANAGE_ACME}),
+            "admin": ({"put": 200, "patch": 200, "delete": 204}[method], None),
+            "outsider": (404, NOT_FOUND),
+        }
+        for method in ("put", "patch", "delete")
+    },
+    ("get", "global"): {caller: (200, None) for caller in CALLERS[1:]},
+    **{
+        (method, "global"): {caller: (403, {"detail": GLOBAL_BY_SUPERUSERS}) for caller in CALLERS[1:]}
+        for method in ("put", "patch")
+    },
+    ("delete", "global"): {
+        caller: (403, {"detail": "only superusers manage global policies"}) for caller in CALLERS[1:]
+    },
+}
+
+
+def _policy_state(policy):
+    from governance.models import Policy
+
+    policy = Policy.objects.get(pk=policy.pk)
+    return policy.version, policy.is_active, policy.description, list(policy.rules.values_list("metric", "threshold"))
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("method", "which"), list(POLICY_MATRIX))
+def test_policy_detail_endpoint(world, policies, caller, method, which):
+    from governance.models import AuditEvent
+
+    policy = policies[which]
+    before, events = _policy_state(policy), AuditEvent.objects.count()
+    client = _client(world, caller)
+    payload = POLICY_BODIES[method]
+    url = f"/api/v1/policies/{policy.pk}/"
+    response = getattr(client, method)(url, payload, format="json") if payload else getattr(client, method)(url)
+    if caller == "anonymous":
+        assert (response.status_code, response.json()) == UNAUTHENTICATED
+        assert _policy_state(policy) == before
+        return
+    status, body = POLICY_MATRIX[(method, which)][caller]
+    assert response.status_code == status, response.content
+    if body is not None:
+        assert response.json() == body
+    if status == 200 and method == "get":
+        assert response.json()["id"] == policy.pk
+    if method == "get" or status >= 400:
+        assert _policy_state(policy) == before
+        assert AuditEvent.objects.count() == events
+    else:
+        version, is_active, description, _ = _policy_state(policy)
+        assert version == before[0] + 1
+        assert (is_active, description) == ((False, "") if method == "delete" else (True, "stricter"))
+
+
+# --- one audit event --------------------------------------------------------------------------------
+READ_AUDIT_DENIED = {"detail": "the audit trail needs the auditor or admin role in a project"}
+NO_EVENT = {"detail": "No AuditEvent matches the given query."}
+AUDIT_EVENT_MATRIX = {
+    # An event of acme, and one of the outsider's project.
+    "acme": {
+        "pipeline": (403, READ_AUDIT_DENIED),
+        "reviewer": (403, READ_AUDIT_DENIED),
+        "auditor": (200, None),
+        "admin": (200, None),
+        "outsider": (403, READ_AUDIT_DENIED),
+    },
+    "other": {
+        "pipeline": (403, READ_AUDIT_DENIED),
+        "reviewer": (403, READ_AUDIT_DENIED),
+        "auditor": (404, NO_EVENT),
+        "admin": (404, NO_EVENT),
+        "outsider": (403, READ_AUDIT_DENIED),
+    },
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("which", list(AUDIT_EVENT_MATRIX))
+def test_audit_event_detail_endpoint(world, project, other_project, caller, which):
+    from governance.models import AuditEvent
+
+    owner = project if which == "acme" else other_project
+    event = AuditEvent.objects.filter(project_id=owner.pk).order_by("sequence").first()
+    response = _client(world, caller).get(f"/api/v1/audit-events/{event.sequence}/")
+    if caller == "anonymous":
+        assert (response.status_code, response.json()) == UNAUTHENTICATED
+        return
+    status, body = AUDIT_EVENT_MATRIX[which][caller]
+    assert response.status_code == status
+    if body is not None:
+        assert response.json() == body
+    else:
+        assert (response.json()["sequence"], response.json()["action"]) == (event.sequence, event.action)
+
+
+# --- methods an endpoint does not have ----------------------------------------------------------------
+WITHOUT_PUT_OR_DELETE = [
+    "/api/v1/projects/",
+    "/api/v1/projects/acme/",
+    "/api/v1/datasets/",
+    "/api/v1/datasets/{dataset}/",
+    "/api/v1/versions/",
+    "/api/v1/versions/{version}/evaluations/",
+    "/api/v1/versions/{version}/decisions/",
+    "/api/v1/versions/{version}/policy-checks/",
+    "/api/v1/versions/{version}/download/",
+    "/api/v1/sources/",
+    "/api/v1/sources/{source}/",
+    "/api/v1/sources/{source}/revoke/",
+    "/api/v1/generators/",
+    "/api/v1/generators/{generator}/",
+    "/api/v1/registrations/",
+    "/api/v1/registrations/{job}/",
+    "/api/v1/evaluations/",
+    "/api/v1/evaluations/{evaluation}/",
+    "/api/v1/policies/",
+    "/api/v1/audit-events/",
+    "/api/v1/audit-events/1/",
+    "/api/v1/audit/verify/",
+]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("method", ["put", "delete"])
+@pytest.mark.parametrize("template", WITHOUT_PUT_OR_DELETE)
+def test_endpoints_refuse_methods_they_do_not_have(world, caller, method, template):
+    response = getattr(_client(world, caller), method)(_url(template, world), {}, format="json")
+    if caller == "anonymous":
+        assert (response.status_code, response.json()) == UNAUTHENTICATED
+    else:
+        assert response.status_code == 405, response.content
+        assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
