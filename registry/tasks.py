@@ -84,8 +84,8 @@ def _reap_on_worker_start(sender=None, **kwargs) -> None:
 
 
 @shared_task(acks_late=True)
-def send_lineage_outbox() -> dict:
-    """Send the registry's pending OpenLineage events (after each change, and every minute for retries)."""
+def send_lineage_outbox(limit: int = 200) -> dict:
+    """Send the registry's due OpenLineage events (after each change, and every minute for retries)."""
     from .lineage.emit import send_outbox
 
-    return send_outbox()
+    return send_outbox(limit=limit)

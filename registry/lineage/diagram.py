@@ -35,7 +35,7 @@ def _short(text: str, limit: int = 38) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _columns(version: DatasetVersion) -> list[list[Box]]:
+def _columns(version: DatasetVersion, readable: set[int]) -> list[list[Box]]:
     from django.urls import reverse
 
     from governance.impact import downstream, lineage_identity
@@ -59,18 +59,24 @@ def _columns(version: DatasetVersion) -> list[list[Box]]:
             url=reverse("admin:registry_datasetversion_change", args=[item.pk]),
         )
         for item, depth in downstream(version=version).versions
+        if item.dataset.project_id in readable
     ]
     after += [
         Box(_short(c["id"].removeprefix("job:")), "reads it (lineage)", "consumer")
         for c in consumers_of([lineage_identity(version)])
+        if c["project_id"] in readable
     ]
     columns = [sources or [Box("no source declared", "", "source")], [job], [this]]
     return [*columns, after] if after else columns
 
 
-def version_diagram(version: DatasetVersion) -> str:
-    """SVG markup (autoescaped template) with one column per step and arrows between adjacent columns."""
-    columns = _columns(version)
+def version_diagram(version: DatasetVersion, *, readable: set[int]) -> str:
+    """SVG markup (autoescaped template) with one column per step and arrows between adjacent columns.
+
+    Only what the viewer may read is drawn: downstream versions and consumer jobs of other projects are
+    left out (`readable` is the set of the viewer's project ids).
+    """
+    columns = _columns(version, readable)
     height = max(len(col) for col in columns) * (BOX_H + GAP_Y) + 2 * MARGIN
     for index, column in enumerate(columns):
         top = (height - len(column) * (BOX_H + GAP_Y) + GAP_Y) // 2

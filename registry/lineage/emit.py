@@ -141,9 +141,17 @@ def _enqueue(event) -> None:
     if not emission_configured():
         return
     LineageOutbox.objects.create(event=Serde.to_dict(event))
+    transaction.on_commit(_send_soon)
+
+
+def _send_soon() -> None:
+    """Ask a worker to send now; if the broker is down, the periodic retry sends it later."""
     from ..tasks import send_lineage_outbox
 
-    transaction.on_commit(send_lineage_outbox.delay)
+    try:
+        send_lineage_outbox.delay(limit=SEND_SOON_LIMIT)
+    except Exception:  # the user's change is committed: never fail their request over emission
+        logger.warning("could not queue OpenLineage emission; the periodic retry will send it", exc_info=True)
 
 
 def version_registered(version: DatasetVersion) -> None:
@@ -251,17 +259,30 @@ def source_revoked(source: SourceDataset) -> None:
 
 
 CLAIM_TIMEOUT = dt.timedelta(minutes=5)
+SEND_SOON_LIMIT = 20  # after a change: its own few events; the periodic task drains the rest
+MAX_ATTEMPTS = 12  # with backoff doubling from 1 minute (capped at 6 hours): about 1.5 days of retries
+MAX_BACKOFF = dt.timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long to wait after the `attempts`-th failed send: 1, 2, 4 … minutes, at most MAX_BACKOFF."""
+    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
 def send_outbox(*, limit: int = 200) -> dict[str, int]:
-    """Send pending events oldest first; a failure stays pending with its error and is retried later.
+    """Send due events oldest first; a failure waits (with backoff) and is retried, up to MAX_ATTEMPTS.
 
     Rows are claimed in a short transaction and sent outside it: a slow or unreachable lineage backend
-    never holds database locks. A claim older than CLAIM_TIMEOUT (its sender died) is taken over.
+    never holds database locks. A claim older than CLAIM_TIMEOUT (its sender died) is taken over. An
+    event that keeps failing waits longer each time, so it never holds up newer ones, and is given up
+    (state `gave_up`, with its last error) after MAX_ATTEMPTS.
     """
     now = timezone.now()
     with transaction.atomic():
-        claimable = Q(state=OutboxState.PENDING) | Q(state=OutboxState.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        claimable = (Q(state=OutboxState.PENDING) & due) | Q(
+            state=OutboxState.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
+        )
         rows = list(LineageOutbox.objects.select_for_update(skip_locked=True).filter(claimable).order_by("id")[:limit])
         LineageOutbox.objects.filter(pk__in=[r.pk for r in rows]).update(state=OutboxState.SENDING, claimed_at=now)
     sent = failed = 0
@@ -270,10 +291,14 @@ def send_outbox(*, limit: int = 200) -> dict[str, int]:
             _client().transport.emit(row.event)
         except Exception as exc:  # any transport failure: keep the event, try again later
             failed += 1
+            attempts = row.attempts + 1
             LineageOutbox.objects.filter(pk=row.pk).update(
-                state=OutboxState.PENDING, attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+                state=OutboxState.PENDING if attempts < MAX_ATTEMPTS else OutboxState.GAVE_UP,
+                attempts=attempts,
+                next_attempt_at=timezone.now() + retry_delay(attempts),
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
             )
-            logger.warning("OpenLineage emission %s failed: %s", row.pk, exc)
+            logger.warning("OpenLineage emission %s failed (attempt %s): %s", row.pk, attempts, exc)
             continue
         sent += 1
         LineageOutbox.objects.filter(pk=row.pk).update(

@@ -186,6 +186,7 @@ class OutboxState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
+    GAVE_UP = "gave_up", "Gave up"
 
 
 class LineageOutbox(models.Model):
@@ -197,6 +198,8 @@ class LineageOutbox(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # A failed send waits longer each time, so events that keep failing never hold up newer ones.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

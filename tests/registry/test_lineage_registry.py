@@ -6,7 +6,10 @@ import uuid
 from xml.etree import ElementTree
 
 import attr
+import pandas as pd
 import pytest
+from django.test import Client
+from django.utils import timezone
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import DatasetFacet, schema_dataset
@@ -17,6 +20,7 @@ from registry.lineage.diagram import version_diagram
 from registry.models import DatasetVersion, LineageEvent, LineageOutbox
 from tests.factories import ProjectFactory
 from tests.governance.test_workflow import decide
+from tests.registry.test_api_evaluations import _csv, _evaluate
 from tests.registry.test_lineage import post, run_event
 from tests.support import make_member, registration_form, upload
 
@@ -279,9 +283,109 @@ def test_emission_failure_never_fails_the_request_and_is_retried(
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(emission_to_file))
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    # Not due yet: the failed event waits a minute before its next attempt.
+    assert emit.send_outbox() == {"sent": 0, "failed": 0}
+    LineageOutbox.objects.update(next_attempt_at=timezone.now())
     assert emit.send_outbox() == {"sent": 1, "failed": 0}
     row.refresh_from_db()
     assert (row.state, row.attempts) == ("sent", 2)
+
+
+@pytest.mark.django_db
+def test_an_event_that_keeps_failing_backs_off_gives_up_and_never_blocks_newer_ones(emission_to_file, monkeypatch):
+    poison = LineageOutbox.objects.create(event={"poison": True})
+    good = LineageOutbox.objects.create(event={"eventType": "COMPLETE"})
+    sent = []
+
+    def transport(event):
+        if event.get("poison"):
+            raise ValueError("422 from the backend")
+        sent.append(event)
+
+    monkeypatch.setattr(emit._client().transport, "emit", transport)
+    assert emit.send_outbox(limit=1) == {"sent": 0, "failed": 1}
+    # The poison event waits; the next pass sends the newer event instead of retrying the old one first.
+    assert emit.send_outbox(limit=1) == {"sent": 1, "failed": 0}
+    assert sent == [good.event]
+    assert [emit.retry_delay(n).total_seconds() for n in (1, 2, 3, 10, 11)] == [60, 120, 240, 21600, 21600]
+    for _ in range(2, emit.MAX_ATTEMPTS + 1):
+        LineageOutbox.objects.filter(pk=poison.pk).update(next_attempt_at=timezone.now())
+        assert emit.send_outbox() == {"sent": 0, "failed": 1}
+    poison.refresh_from_db()
+    assert (poison.state, poison.attempts, poison.last_error) == ("gave_up", 12, "ValueError: 422 from the backend")
+    LineageOutbox.objects.filter(pk=poison.pk).update(next_attempt_at=timezone.now())
+    assert emit.send_outbox() == {"sent": 0, "failed": 0}
+
+
+@pytest.mark.django_db
+def test_a_broker_outage_after_commit_does_not_fail_the_request(
+    pipeline, adult_head_csv, emission_to_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registry import tasks
+
+    def down(**kwargs):
+        raise ConnectionRefusedError("redis down")
+
+    monkeypatch.setattr(tasks.send_lineage_outbox, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pipeline.client.post(
+            "/api/v1/versions/", {**registration_form(), "file": upload(adult_head_csv)}, format="multipart"
+        )
+    assert response.status_code == 201
+    assert LineageOutbox.objects.get().state == "pending"
+
+
+@pytest.fixture
+def tables(adult):
+    """A 'synthetic' table with 30 rows copied from the real reference."""
+    reference = adult.iloc[:400].reset_index(drop=True)
+    synthetic = pd.concat([adult.iloc[400:670], reference.iloc[:30]], ignore_index=True)
+    return {"reference": _csv(reference), "synthetic": _csv(synthetic)}
+
+
+@pytest.mark.django_db
+def test_evaluations_decisions_and_source_revocations_are_emitted(
+    emission_to_file, pipeline, reviewer, tables, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        registered = pipeline.client.post(
+            "/api/v1/versions/", {**registration_form(), "file": upload(tables["synthetic"])}, format="multipart"
+        )
+    version = DatasetVersion.objects.get(pk=registered.json()["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _evaluate(pipeline, version, tables, kinds='["quality", "privacy"]').status_code == 202
+    evaluation = version.evaluations.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert decide(reviewer, version, "reject", comment="too many copies").status_code == 201
+    admin = make_member(version.dataset.project, "admin", "adm")
+    source = version.source_links.get().source
+    with django_capture_on_commit_callbacks(execute=True):
+        revoked = admin.client.post(f"/api/v1/sources/{source.pk}/revoke/", {"reason": "erasure"}, format="json")
+    assert revoked.status_code == 200, revoked.content
+
+    events = [json.loads(line) for line in emission_to_file.read_text().splitlines()]
+    assert [(e.get("eventType"), e.get("job", {}).get("name")) for e in events] == [
+        ("COMPLETE", "synthetic_registry.register"),
+        ("COMPLETE", "synthetic_registry.evaluate"),
+        (None, None),
+        (None, None),
+    ]
+    evaluated = events[1]["inputs"][0]
+    assert evaluated["inputFacets"]["dataQualityMetrics"]["rowCount"] == version.row_count
+    scores = evaluated["facets"]["syntheticRegistry_evaluation"]
+    assert (scores["evaluationId"], scores["origin"]) == (str(evaluation.pk), "verified")
+    assert scores["metrics"]["quality.overall"] == evaluation.metrics["quality.overall"]
+    assert scores["metrics"]["privacy.exact_copies"] == 30
+    approval = events[2]["dataset"]["facets"]["syntheticRegistry_approval"]
+    assert (approval["status"], approval["action"], approval["decidedBy"], approval["comment"]) == (
+        "rejected",
+        "reject",
+        "rev",
+        "too many copies",
+    )
+    assert (events[3]["dataset"]["namespace"], events[3]["dataset"]["name"]) == (source.namespace, source.name)
+    assert events[3]["dataset"]["facets"]["syntheticRegistry_approval"]["status"] == "revoked"
+    assert LineageOutbox.objects.filter(state="sent").count() == 4
 
 
 @pytest.mark.django_db
@@ -387,7 +491,7 @@ def test_the_admin_diagram_draws_sources_run_version_and_what_is_downstream(pipe
     version = DatasetVersion.objects.get(dataset__name="claims")
     small = DatasetVersion.objects.get(dataset__name="claims-small")
 
-    svg = ElementTree.fromstring(version_diagram(version))  # noqa: S314 - our own markup
+    svg = ElementTree.fromstring(version_diagram(version, readable={version.dataset.project_id}))  # noqa: S314
     ns = {"svg": "http://www.w3.org/2000/svg"}
     boxes = [
         (group.get("class"), [text.text for text in group.findall("svg:text", ns)])
@@ -407,3 +511,27 @@ def test_the_admin_diagram_draws_sources_run_version_and_what_is_downstream(pipe
     assert links == [f"/admin/registry/datasetversion/{small.pk}/change/"]
     # It scales down to the page instead of overflowing it.
     assert svg.get("style") == f"width:100%;max-width:{svg.get('width')}px;height:auto"
+
+
+@pytest.mark.django_db
+def test_the_admin_diagram_leaves_out_other_projects_consumers_and_versions(pipeline, outsider, reviewer):
+    facets = {
+        "syntheticRegistry_generator": {"name": "gen", "dataset": "claims"},
+        "syntheticRegistry_content": {
+            "fingerprint": "d" * 64,
+            "schema": [{"name": "a", "dtype": "int64"}],
+            "rowCount": 5,
+        },
+    }
+    post(pipeline, run_event("airflow:gen", inputs=["pg:real"], outputs=[("s3", "claims.parquet", facets)]))
+    post(outsider, run_event("secret:train_model", inputs=["s3:claims.parquet"]))
+    version = DatasetVersion.objects.get()
+    assert "secret:train_model" in version_diagram(version, readable={version.dataset.project_id, outsider.project.pk})
+    assert "secret:train_model" not in version_diagram(version, readable={version.dataset.project_id})
+    reviewer.user.is_staff = True
+    reviewer.user.save()
+    client = Client()
+    client.force_login(reviewer.user)
+    page = client.get(f"/admin/registry/datasetversion/{version.pk}/change/").content.decode()
+    assert "airflow:gen" in page
+    assert "secret:train_model" not in page
