@@ -17,7 +17,7 @@ from governance.models import ImpactFlag
 from governance.review import review_state
 from governance.revocations import source_dataset_revoke
 from governance.roles import Capability
-from governance.selectors import has_capability
+from governance.selectors import has_capability, project_ids_with
 from governance.workflow import version_decide
 
 from .lineage.diagram import version_diagram
@@ -266,9 +266,16 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
             },
         )
 
+    def get_object(self, request, object_id, from_field=None):
+        version = super().get_object(request, object_id, from_field)
+        if version is not None:  # the lineage diagram draws only what this viewer may read
+            version.viewer_projects = project_ids_with(actor=Actor.from_request(request), capability=Capability.READ)
+        return version
+
     @admin.display(description="upstream and downstream")
     def lineage(self, version):
-        return mark_safe(version_diagram(version))  # noqa: S308 - rendered by an autoescaping template
+        readable = getattr(version, "viewer_projects", set())
+        return mark_safe(version_diagram(version, readable=readable))  # noqa: S308 - autoescaping template
 
     @admin.display(description="evaluations")
     def evidence(self, version):
