@@ -1,4 +1,4 @@
-"""Revoking a real source dataset (e.g. GDPR erasure): every version generated from it needs re-review."""
+"""Revoking a real source dataset (e.g. GDPR erasure): every version in use generated from it needs re-review."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from registry.models import SourceDataset
 from .audit import audited_atomic, record_event
 from .context import Actor
 from .errors import Conflict, InvalidInput
-from .impact import Impact, downstream
+from .impact import Impact, downstream, flag_downstream
 from .permissions import require_capability
 from .roles import Capability
-from .workflow import flag_downstream
 
 
 @dataclass
@@ -27,7 +26,7 @@ class RevocationOutcome:
 
 
 def source_dataset_revoke(*, actor: Actor, source: SourceDataset, reason: str) -> RevocationOutcome:
-    """Mark a source revoked and flag every version generated from it, in any project, at any depth."""
+    """Mark a source revoked and flag the in-use versions generated from it, in every project, at any depth."""
     require_capability(actor=actor, project=source.project, capability=Capability.REVOKE, what="'revoke'")
     if not reason.strip():
         raise InvalidInput("a reason is required to revoke", field="reason")

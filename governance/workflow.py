@@ -11,18 +11,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.lineage import emit
-from registry.models import Dataset, DatasetVersion, VersionStatus
+from registry.models import DatasetVersion, VersionStatus
 from reports.hooks import evidence_changed
 
 from .audit import audited_atomic, record_event
 from .context import Actor
-from .errors import Conflict, InvalidInput, NotPermitted
-from .impact import FLAGGABLE, Impact, downstream
+from .errors import Conflict, DomainError, InvalidInput, NotPermitted
+from .impact import REAPPROVABLE, Impact, downstream, flag_downstream
 from .models import Action, Decision, ImpactFlag, PolicyCheck
 from .permissions import require_capability
+from .policies import policy_check_run
 from .policy_engine import describe
 from .roles import Capability
-from .selectors import project_ids_with
+from .status import set_status, update_current_version
 
 S = VersionStatus
 
@@ -35,6 +36,8 @@ SYSTEM_TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 # Decisions: action -> {from status: to status}. Approve may stay in review until enough reviewers agree.
+# Approving a version that needs re-review passes every gate an approval from pending review passes; only
+# versions that were in use or pending review are ever flagged (governance.impact.FLAGGABLE).
 DECISION_TRANSITIONS: dict[str, dict[str, str]] = {
     Action.APPROVE: {S.PENDING_REVIEW: S.APPROVED, S.NEEDS_REREVIEW: S.APPROVED},
     Action.REJECT: {S.PENDING_REVIEW: S.REJECTED, S.NEEDS_REREVIEW: S.REJECTED},
@@ -54,20 +57,11 @@ COMMENT_REQUIRED = {
     Action.REQUEST_CHANGES: "a comment is required to request changes",
     Action.REVOKE: "a reason is required to revoke",
 }
-# Statuses entering a (new) review round: approvals are counted per round.
-_REVIEW_ENTRY = {S.PENDING_REVIEW, S.NEEDS_REREVIEW}
 
 
 def allowed_actions(status: str) -> list[str]:
     """Actions possible from a status, in a stable order."""
     return [action for action in Action.values if status in DECISION_TRANSITIONS[action]]
-
-
-def _set_status(version: DatasetVersion, status: str) -> None:
-    if status in _REVIEW_ENTRY and version.status != status:
-        version.review_round += 1
-    version.status = status
-    version.save(update_fields=["status", "review_round", "updated_at"])
 
 
 def version_system_transition(
@@ -84,7 +78,7 @@ def version_system_transition(
         if target is None:
             return version
         before = version.status
-        _set_status(version, target)
+        set_status(version, target)
         record_event(
             actor=actor,
             action="version.status_changed",
@@ -121,10 +115,8 @@ def _check_four_eyes(actor: Actor, version: DatasetVersion) -> None:
         raise NotPermitted("four-eyes rule: you registered this version, so someone else must approve it")
 
 
-def _approval_gate(
-    actor: Actor, version: DatasetVersion, waiver: str, result: PolicyCheck
-) -> tuple[PolicyCheck, list[dict[str, Any]]]:
-    """Four-eyes, revoked sources, then the policy check: block rules stop approval, warn rules need a waiver."""
+def _approval_preconditions(actor: Actor, version: DatasetVersion) -> None:
+    """Four-eyes, one approval per reviewer and round, no revoked source, and a re-review of an approvable version."""
     _check_four_eyes(actor, version)
     already = Decision.objects.filter(
         version=version, action=Action.APPROVE, review_round=version.review_round, decided_by_id=actor.user_id
@@ -137,11 +129,29 @@ def _approval_gate(
             f"a source of this version was revoked ({', '.join(revoked)}): it can only be rejected or revoked",
             extra={"status": version.status},
         )
+    if version.status == S.NEEDS_REREVIEW:
+        # Flags made before only in-use versions were flagged may sit on a version that was never approvable.
+        first = (
+            ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).order_by("created_at", "id").first()
+        )
+        if first is not None and first.previous_status not in REAPPROVABLE:
+            raise Conflict(
+                f"this version was '{first.previous_status}' before it was flagged for re-review, so a re-review "
+                "cannot approve it: reject it or request changes",
+                extra={
+                    "status": version.status,
+                    "allowed_actions": [a for a in allowed_actions(version.status) if a != Action.APPROVE],
+                },
+            )
+
+
+def _policy_gate(result: PolicyCheck, waiver: str, status: str) -> list[dict[str, Any]]:
+    """Block rules stop approval; warn rules need a waiver. Returns the waived outcomes."""
     blocking = result.failing("block")
     if blocking:
         raise Conflict(
             "approval is blocked by policy: " + "; ".join(describe(o) for o in blocking),
-            extra={"status": version.status, "blocking_rules": blocking, "policy_check": str(result.pk)},
+            extra={"status": status, "blocking_rules": blocking, "policy_check": str(result.pk)},
         )
     warnings = result.failing("warn")
     if warnings and not waiver.strip():
@@ -149,65 +159,7 @@ def _approval_gate(
             "required to approve over failing warn rules: " + "; ".join(describe(o) for o in warnings),
             field="waiver",
         )
-    return result, warnings
-
-
-def _update_current_version(dataset: Dataset) -> None:
-    """Consumers use the newest approved version; after a rollback that is the previous approved one."""
-    newest = dataset.versions.filter(status=S.APPROVED).order_by("-number").first()
-    if dataset.current_version_id != (newest.pk if newest else None):
-        dataset.current_version = newest
-        dataset.save(update_fields=["current_version"])
-
-
-def flag_downstream(
-    *, actor: Actor, impact: Impact, reason: str, cause_version=None, cause_source=None
-) -> list[dict[str, Any]]:
-    """Mark usable downstream versions 'needs re-review' with the reason; return what happened to each.
-
-    Only versions in projects where the actor may revoke are flagged: another team's versions are
-    reported (`flagged: false`) for its own reviewers to act on, never changed from outside.
-    """
-    allowed = project_ids_with(actor=actor, capability=Capability.REVOKE)
-    report = []
-    for item, depth in impact.versions:
-        item = DatasetVersion.objects.select_for_update().select_related("dataset__project").get(pk=item.pk)
-        before = item.status
-        flag = before in FLAGGABLE and item.dataset.project_id in allowed
-        if flag:
-            ImpactFlag.objects.create(
-                version=item,
-                cause_version=cause_version,
-                cause_source=cause_source,
-                reason=reason,
-                previous_status=before,
-            )
-            if before != S.NEEDS_REREVIEW:
-                _set_status(item, S.NEEDS_REREVIEW)
-                _update_current_version(item.dataset)
-            evidence_changed(str(item.pk), trigger="decision")
-            record_event(
-                actor=actor,
-                action="version.flagged",
-                obj=item,
-                project=item.dataset.project,
-                before={"status": before},
-                after={"status": item.status, "reason": reason, "cause": str(cause_version or cause_source)},
-            )
-        report.append(
-            {
-                "type": "version",
-                "id": str(item.pk),
-                "project": item.dataset.project.slug,
-                "dataset": item.dataset.name,
-                "number": item.number,
-                "depth": depth,
-                "previous_status": before,
-                "status": item.status,
-                "flagged": flag,
-            }
-        )
-    return report
+    return warnings
 
 
 def version_decide(
@@ -221,13 +173,7 @@ def version_decide(
         raise InvalidInput(COMMENT_REQUIRED[action], field="comment")
     if waiver.strip() and action != Action.APPROVE:
         raise InvalidInput("a waiver only applies to an approval", field="waiver")
-    check = None
-    if action == Action.APPROVE and version.status in DECISION_TRANSITIONS[action]:
-        from .policies import policy_check_run
-
-        _check_four_eyes(actor, version)
-        # Committed on its own, so a refused approval still leaves the check it was refused on.
-        check = policy_check_run(actor=actor, version=version, trigger="decision")
+    refusal: DomainError | None = None
     with audited_atomic():
         version = DatasetVersion.objects.select_for_update().select_related("dataset__project").get(pk=version.pk)
         target = DECISION_TRANSITIONS[action].get(version.status)
@@ -236,70 +182,92 @@ def version_decide(
                 f"cannot {action.replace('_', ' ')} a version in status '{version.status}'",
                 extra={"status": version.status, "allowed_actions": allowed_actions(version.status)},
             )
-        before = version.status
         outcome = DecisionOutcome(decision=None, version=version)  # type: ignore[arg-type]
         waived: list[dict[str, Any]] = []
         if action == Action.APPROVE:
-            if check is None:  # the version became approvable after the pre-check: check it now
-                from .policies import policy_check_run
-
-                check = policy_check_run(actor=actor, version=version, trigger="decision")
-            outcome.policy_check, waived = _approval_gate(actor, version, waiver, check)
-            prior = (
-                Decision.objects.filter(version=version, action=Action.APPROVE, review_round=version.review_round)
-                .values("decided_by_id")
-                .distinct()
-                .count()
-            )
-            outcome.approvals = prior + 1
-            outcome.required_approvals = version.dataset.project.required_approvals
-            if outcome.approvals < outcome.required_approvals:
-                target = before
-        decision = Decision.objects.create(
-            version=version,
-            action=action,
-            decided_by=actor.user,
-            decided_via=actor.via[:64],
-            comment=comment,
-            waiver=waiver if waived else "",
-            waived_rules=waived,
-            policy_check=outcome.policy_check,
-            review_round=version.review_round,
-            from_status=before,
-            to_status=target,
-        )
-        if target != before:
-            _set_status(version, target)
-            _update_current_version(version.dataset)
-            if before == S.NEEDS_REREVIEW:
-                ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).update(resolved_by=decision)
-        record_event(
-            actor=actor,
-            action=f"version.{action}",
-            obj=version,
-            project=version.dataset.project,
-            before={"status": before},
-            after={
-                "status": target,
-                "decision": decision.pk,
-                "comment": comment,
-                "waiver": decision.waiver,
-                "waived_rules": [describe(o) for o in waived],
-                "approvals": outcome.approvals or None,
-                "required_approvals": outcome.required_approvals if action == Action.APPROVE else None,
-                "policy_check": str(outcome.policy_check.pk) if outcome.policy_check else None,
-            },
-        )
-        emit.decision_recorded(decision, outcome.policy_check.verdict if outcome.policy_check else None)
-        evidence_changed(str(version.pk), trigger="decision")
-        if action == Action.REVOKE:
-            outcome.impact = downstream(version=version)
-            outcome.flagged = flag_downstream(
-                actor=actor,
-                impact=outcome.impact,
-                reason=f"upstream version {version} was revoked: {comment}",
-                cause_version=version,
-            )
-        outcome.decision = decision
-        outcome.version = version
+            _approval_preconditions(actor, version)
+            # Checked here, under the version lock and the audit head lock that every evaluation's finish
+            # also takes: an evaluation that finished while this request waited is in the check, and one
+            # finishing later waits for this commit. A check that runs before the lock could be stale.
+            outcome.policy_check = policy_check_run(actor=actor, version=version, trigger="decision")
+            try:
+                waived = _policy_gate(outcome.policy_check, waiver, version.status)
+            except DomainError as exc:
+                refusal = exc  # raised after the commit, so the refusal keeps the check it was refused on
+        if refusal is None:
+            _record_decision(actor, version, action, target, comment, waiver, waived, outcome)
+    if refusal is not None:
+        raise refusal
     return outcome
+
+
+def _record_decision(
+    actor: Actor,
+    version: DatasetVersion,
+    action: str,
+    target: str,
+    comment: str,
+    waiver: str,
+    waived: list[dict[str, Any]],
+    outcome: DecisionOutcome,
+) -> None:
+    """The decision row, the status change, its audit event and, for a revocation, the downstream flags."""
+    before = version.status
+    if action == Action.APPROVE:
+        prior = (
+            Decision.objects.filter(version=version, action=Action.APPROVE, review_round=version.review_round)
+            .values("decided_by_id")
+            .distinct()
+            .count()
+        )
+        outcome.approvals = prior + 1
+        outcome.required_approvals = version.dataset.project.required_approvals
+        if outcome.approvals < outcome.required_approvals:
+            target = before
+    decision = Decision.objects.create(
+        version=version,
+        action=action,
+        decided_by=actor.user,
+        decided_via=actor.via[:64],
+        comment=comment,
+        waiver=waiver if waived else "",
+        waived_rules=waived,
+        policy_check=outcome.policy_check,
+        review_round=version.review_round,
+        from_status=before,
+        to_status=target,
+    )
+    if target != before:
+        set_status(version, target)
+        update_current_version(version.dataset)
+        if before == S.NEEDS_REREVIEW:
+            ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).update(resolved_by=decision)
+    record_event(
+        actor=actor,
+        action=f"version.{action}",
+        obj=version,
+        project=version.dataset.project,
+        before={"status": before},
+        after={
+            "status": target,
+            "decision": decision.pk,
+            "comment": comment,
+            "waiver": decision.waiver,
+            "waived_rules": [describe(o) for o in waived],
+            "approvals": outcome.approvals or None,
+            "required_approvals": outcome.required_approvals if action == Action.APPROVE else None,
+            "policy_check": str(outcome.policy_check.pk) if outcome.policy_check else None,
+        },
+    )
+    emit.decision_recorded(decision, outcome.policy_check.verdict if outcome.policy_check else None)
+    evidence_changed(str(version.pk), trigger="decision")
+    if action == Action.REVOKE:
+        outcome.impact = downstream(version=version)
+        outcome.flagged = flag_downstream(
+            actor=actor,
+            impact=outcome.impact,
+            reason=f"upstream version {version} was revoked: {comment}",
+            cause_version=version,
+        )
+    outcome.decision = decision
+    outcome.version = version

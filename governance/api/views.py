@@ -16,6 +16,7 @@ from registry.models import DatasetVersion, SourceDataset
 from ..audit import verify_chain
 from ..context import Actor
 from ..errors import NotPermitted
+from ..impact import visible_impact
 from ..models import AuditEvent, Decision, Policy, PolicyCheck, PolicyRule, Project
 from ..policies import policy_check_run, policy_deactivate, policy_save
 from ..revocations import source_dataset_revoke
@@ -30,22 +31,6 @@ def _readable_version(request, pk) -> DatasetVersion:
     return get_object_or_404(
         DatasetVersion.objects.select_related("dataset__project", "registered_by"), pk=pk, dataset__project__in=readable
     )
-
-
-def impact_payload(actor: Actor, flagged: list[dict], consumers: list[dict]) -> dict:
-    """The downstream impact, limited to what the caller may see (with a count of the rest)."""
-    readable_ids = project_ids_with(actor=actor, capability=Capability.READ)
-    readable = set(Project.objects.filter(pk__in=readable_ids).values_list("slug", flat=True))
-    visible = [item for item in flagged if item["project"] in readable]
-    seen_consumers = [
-        {k: v for k, v in c.items() if k != "project_id"} for c in consumers if c["project_id"] in readable_ids
-    ]
-    return {
-        "versions": visible,
-        "hidden_versions": len(flagged) - len(visible),
-        "consumers": seen_consumers,
-        "hidden_consumers": len(consumers) - len(seen_consumers),
-    }
 
 
 class VersionDecisionsView(APIView):
@@ -80,7 +65,9 @@ class VersionDecisionsView(APIView):
             "policy_check": serializers.PolicyCheckSerializer(outcome.policy_check).data
             if outcome.policy_check
             else None,
-            "impact": impact_payload(actor, outcome.flagged, outcome.impact.consumers) if outcome.impact else None,
+            "impact": visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
+            if outcome.impact
+            else None,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -233,6 +220,6 @@ class SourceRevokeView(APIView):
                     "revoked_at": outcome.source.revoked_at,
                     "revocation_reason": outcome.source.revocation_reason,
                 },
-                "impact": impact_payload(actor, outcome.flagged, outcome.impact.consumers),
+                "impact": visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers),
             }
         )

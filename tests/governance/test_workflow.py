@@ -284,3 +284,38 @@ def test_project_settings_through_the_api(project, team, role, body, status, exp
         assert response.json() == expected
     project.refresh_from_db()
     assert project.required_approvals == (2 if status == 200 else 1)
+
+
+def test_approval_checks_the_evidence_that_finished_while_it_waited_for_the_lock(project, team, monkeypatch):
+    """An evaluation that lands between the request's start and the version lock is part of the check."""
+    import contextlib
+
+    from governance import workflow
+
+    version = make_version(project, team["pipeline"].user)  # passing evidence so far
+    real_atomic = workflow.audited_atomic
+
+    @contextlib.contextmanager
+    def evaluation_lands_first():
+        Evaluation.objects.create(
+            version=version,
+            origin="verified",
+            state="succeeded",
+            metrics={**PASSING, "privacy.exact_copies": 12, "privacy.exact_copy_rate": 0.04},
+            requested_by=team["pipeline"].user,
+        )
+        with real_atomic():
+            yield
+
+    monkeypatch.setattr(workflow, "audited_atomic", evaluation_lands_first)
+    response = decide(team["reviewer"], version, "approve", comment="looked fine a second ago")
+    assert response.status_code == 409, response.content
+    assert response.json()["detail"] == (
+        "approval is blocked by policy: privacy.exact_copy_rate = 0.04 (must be <= 0.001)"
+    )
+    version.refresh_from_db()
+    assert (version.status, Decision.objects.count()) == ("pending_review", 0)
+    # The refusal keeps the check it was refused on, and that check saw the new evaluation.
+    check = PolicyCheck.objects.get(pk=response.json()["policy_check"])
+    assert (check.verdict, check.evaluation.metrics["privacy.exact_copies"]) == ("block", 12)
+    assert verify_chain().ok
