@@ -114,3 +114,16 @@ def test_another_projects_version_cannot_be_decided(project, other_project, team
     assert response.status_code in (302, 403)
     theirs.refresh_from_db()
     assert theirs.status == "pending_review"
+
+
+def test_the_waiver_field_is_next_to_approve_even_when_the_stored_check_passes(project, team):
+    # Approve re-runs the check: evidence that arrived since the stored one may fail a warn rule.
+    version = make_version(project, team["pipeline"].user)
+    _run_checks(version)
+    page = f"/admin/registry/datasetversion/{version.pk}/change/"
+    html = _browser(team["reviewer"]).get(page).content.decode()
+    assert "Every rule passes." in html
+    assert '<textarea name="waiver" id="id_waiver"' in html
+    assert "Needed only to approve when warn rules fail." in html
+    for role in ("pipeline", "auditor"):  # no approval, no waiver field
+        assert 'name="waiver"' not in _browser(team[role]).get(page).content.decode()
