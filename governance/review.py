@@ -10,7 +10,8 @@ from registry.models import DatasetVersion
 from .context import Actor
 from .models import Decision, ImpactFlag, PolicyCheck
 from .policy_engine import describe
-from .selectors import has_capability
+from .roles import Capability
+from .selectors import has_capability, project_ids_with
 from .workflow import ACTION_CAPABILITY, COMMENT_REQUIRED, allowed_actions
 
 
@@ -24,6 +25,9 @@ class ReviewState:
     flags: list[ImpactFlag] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     own_version: bool = False
+    # Flags this version's revocation put on downstream versions the actor may read, and how many it may not.
+    caused_flags: list[ImpactFlag] = field(default_factory=list)
+    caused_hidden: int = 0
 
     @property
     def blocking(self) -> list[dict[str, Any]]:
@@ -56,6 +60,12 @@ def review_state(*, version: DatasetVersion, actor: Actor | None = None) -> Revi
     )
     if actor is not None:
         project = version.dataset.project
+        caused = ImpactFlag.objects.filter(cause_version=version)
+        readable = project_ids_with(actor=actor, capability=Capability.READ)
+        state.caused_flags = list(
+            caused.filter(version__dataset__project__in=readable).select_related("version__dataset__project")
+        )
+        state.caused_hidden = caused.exclude(version__dataset__project__in=readable).count()
         state.own_version = actor.user_id == version.registered_by_id
         for action in allowed_actions(version.status):
             if has_capability(actor=actor, project=project, capability=ACTION_CAPABILITY[action]):

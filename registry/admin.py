@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from governance.admin_base import ProjectScopedAdmin
 from governance.context import Actor
 from governance.errors import DomainError
+from governance.impact import visible_impact
 from governance.models import ImpactFlag
 from governance.review import review_state
 from governance.revocations import source_dataset_revoke
@@ -58,7 +59,11 @@ class SourceDatasetAdmin(ProjectScopedAdmin):
         if source is not None:
             actor = Actor.from_request(request)
             extra["can_revoke"] = has_capability(actor=actor, project=source.project, capability=Capability.REVOKE)
-            extra["impact"] = ImpactFlag.objects.filter(cause_source=source).select_related("version__dataset__project")
+            # Only the flags on versions this user may read: other projects' versions are theirs to review.
+            readable = project_ids_with(actor=actor, capability=Capability.READ)
+            extra["impact"] = ImpactFlag.objects.filter(
+                cause_source=source, version__dataset__project__in=readable
+            ).select_related("version__dataset__project")
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def revoke_view(self, request, object_id):
@@ -67,19 +72,18 @@ class SourceDatasetAdmin(ProjectScopedAdmin):
             raise PermissionDenied
         target = reverse("admin:registry_sourcedataset_change", args=[source.pk])
         if request.method == "POST":
+            actor = Actor.from_request(request)
             try:
-                outcome = source_dataset_revoke(
-                    actor=Actor.from_request(request), source=source, reason=request.POST.get("reason", "")
-                )
+                outcome = source_dataset_revoke(actor=actor, source=source, reason=request.POST.get("reason", ""))
             except DomainError as exc:
                 self.message_user(request, f"Revocation refused: {exc.reason}", messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    f"Source {source} revoked; {len(outcome.flagged)} downstream versions flagged for re-review "
-                    "(listed below).",
-                    messages.SUCCESS,
-                )
+                impact = visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
+                shown = sum(1 for item in impact["versions"] if item["flagged"])
+                note = f"Source {source} revoked; {shown} downstream versions flagged for re-review (listed below)"
+                if impact["hidden_flagged"]:
+                    note += f" and {impact['hidden_flagged']} more in projects you cannot read"
+                self.message_user(request, note + ".", messages.SUCCESS)
         return HttpResponseRedirect(target)
 
 
@@ -225,9 +229,10 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(target)
         action = request.POST.get("action", "")
+        actor = Actor.from_request(request)
         try:
             outcome = version_decide(
-                actor=Actor.from_request(request),
+                actor=actor,
                 version=version,
                 action=action,
                 comment=request.POST.get("comment", ""),
@@ -242,14 +247,28 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
         if action == "approve" and outcome.approvals < outcome.required_approvals:
             note += f" Approvals {outcome.approvals} of {outcome.required_approvals}."
         self.message_user(request, note, messages.SUCCESS)
-        for item in outcome.flagged:
+        if outcome.impact is not None:
+            self._report_impact(request, actor, outcome)
+        return HttpResponseRedirect(target)
+
+    def _report_impact(self, request, actor, outcome):
+        """One message per downstream version the user may read; other projects' only as counts."""
+        impact = visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
+        for item in impact["versions"]:
+            name = f"Downstream: {item['project']}/{item['dataset']} v{item['number']}"
+            if item["flagged"]:
+                change = f"{VersionStatus(item['previous_status']).label} → {VersionStatus(item['status']).label}"
+                self.message_user(request, f"{name} {change}", messages.WARNING)
+            else:
+                label = VersionStatus(item["status"]).label
+                self.message_user(request, f"{name} {label}: not in use, left as it is", messages.INFO)
+        if impact["hidden_versions"]:
             self.message_user(
                 request,
-                f"Downstream: {item['project']}/{item['dataset']} v{item['number']} "
-                f"{VersionStatus(item['previous_status']).label} → {VersionStatus(item['status']).label}",
+                f"Downstream: {impact['hidden_versions']} versions in projects you cannot read "
+                f"({impact['hidden_flagged']} flagged for re-review).",
                 messages.WARNING,
             )
-        return HttpResponseRedirect(target)
 
     @admin.display(description="fingerprint")
     def short_fingerprint(self, version):

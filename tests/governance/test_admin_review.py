@@ -127,3 +127,50 @@ def test_the_waiver_field_is_next_to_approve_even_when_the_stored_check_passes(p
     assert "Needed only to approve when warn rules fail." in html
     for role in ("pipeline", "auditor"):  # no approval, no waiver field
         assert 'name="waiver"' not in _browser(team[role]).get(page).content.decode()
+
+
+def test_revoking_in_the_admin_lists_the_downstream_impact(project, other_project, team):
+    from registry.models import SourceDataset, VersionSource
+    from tests.factories import DatasetFactory
+
+    user = team["pipeline"].user
+    revoked = make_version(project, user, status="approved", dataset=DatasetFactory(project=project, name="upstream"))
+    source = SourceDataset.objects.create(project=project, namespace="synthetic-registry", name="acme/upstream")
+    theirs_source = SourceDataset.objects.create(
+        project=other_project, namespace="synthetic-registry", name="acme/upstream"
+    )
+    children = {
+        "in-use": make_version(
+            project, user, status="approved", dataset=DatasetFactory(project=project, name="in-use")
+        ),
+        "retired": make_version(
+            project, user, status="deprecated", dataset=DatasetFactory(project=project, name="retired")
+        ),
+        "theirs": make_version(
+            other_project, user, status="approved", dataset=DatasetFactory(project=other_project, name="theirs")
+        ),
+    }
+    for name, child in children.items():
+        link = theirs_source if name == "theirs" else source
+        VersionSource.objects.create(version=child, source=link, source_version=str(revoked.pk))
+
+    page = f"/admin/registry/datasetversion/{revoked.pk}/change/"
+    response = _browser(team["reviewer"]).post(
+        f"/admin/registry/datasetversion/{revoked.pk}/decide/",
+        {"action": "revoke", "comment": "membership inference attack INC-9"},
+        follow=True,
+    )
+    assert response.redirect_chain == [(page, 302)]
+    html = response.content.decode()
+    in_use, retired = children["in-use"], children["retired"]
+    assert "Revoke recorded; status is now Revoked." in html
+    assert f"Downstream: acme/in-use v{in_use.number} Approved → Needs re-review" in html
+    assert f"Downstream: acme/retired v{retired.number} Deprecated: not in use, left as it is" in html
+    assert "Downstream: 1 versions in projects you cannot read (1 flagged for re-review)." in html
+    assert "theirs" not in html
+    # The version page keeps the list of what its revocation flagged, limited to what the reviewer may read.
+    assert "Flagged because this version was revoked:" in html
+    assert html.count("<td>Approved</td><td>Needs re-review</td>") == 1
+    assert "1 more in projects you cannot read." in html
+    statuses = {name: type(c).objects.get(pk=c.pk).status for name, c in children.items()}
+    assert statuses == {"in-use": "needs_rereview", "retired": "deprecated", "theirs": "needs_rereview"}

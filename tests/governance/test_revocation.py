@@ -418,3 +418,30 @@ def test_the_admin_revoke_form_is_refused_to_a_pipeline(project, team, lineage):
     )
     assert SourceDataset.objects.get(pk=lineage["real"].pk).revoked_at is None
     assert ImpactFlag.objects.count() == 0
+
+
+def test_the_admin_counts_only_flagged_versions_and_hides_other_projects(project, other_project, team, lineage):
+    rejected = make_version(
+        project, team["pipeline"].user, status="rejected", dataset=DatasetFactory(project=project, name="dropped")
+    )
+    VersionSource.objects.create(version=rejected, source=lineage["real"])
+    theirs_source = SourceDatasetFactory(
+        project=other_project, namespace="postgres://warehouse", name="public.patients"
+    )
+    theirs = DatasetVersionFactory(
+        dataset__project=other_project, dataset__name="theirs", status="approved", sources=[theirs_source]
+    )
+    client = _staff_client(team["admin"])
+    response = client.post(
+        f"/admin/registry/sourcedataset/{lineage['real'].pk}/revoke/", {"reason": "GDPR erasure #10"}, follow=True
+    )
+    html = response.content.decode()
+    assert (
+        "Source postgres://warehouse:public.patients revoked; 3 downstream versions flagged for re-review "
+        "(listed below) and 1 more in projects you cannot read." in html
+    )
+    assert html.count("<td>Needs re-review</td>") == 3
+    assert "theirs" not in html
+    rejected.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (rejected.status, theirs.status) == ("rejected", "needs_rereview")
