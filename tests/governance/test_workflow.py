@@ -3,7 +3,7 @@
 import pytest
 
 from governance.audit import verify_chain
-from governance.models import AuditEvent, Decision, PolicyCheck
+from governance.models import ApiToken, AuditEvent, Decision, PolicyCheck
 from registry.models import Evaluation, VersionStatus
 from tests.factories import DatasetVersionFactory, MembershipFactory
 from tests.support import make_member
@@ -35,13 +35,16 @@ ALLOWED = {
     "revoke": {"approved": "revoked", "deprecated": "revoked", "needs_rereview": "revoked"},
 }
 ALLOWED_FROM = {status: [action for action in ACTIONS if status in ALLOWED[action]] for status in STATUSES}
-# Which roles may take which action at all.
+# Which roles may take which action at all. The registrant is a reviewer who registered the version
+# (four-eyes); the outsider has no role in the project, so the version does not exist for it.
 MAY = {
     "pipeline": set(),
     "auditor": set(),
     "reviewer": set(ACTIONS),
     "admin": {"deprecate", "revoke"},
+    "registrant": set(ACTIONS),
 }
+ROLES = ["pipeline", "reviewer", "auditor", "admin", "registrant", "outsider"]
 
 
 def make_version(project, registrant, status="pending_review", metrics=PASSING, **kwargs):
@@ -62,35 +65,53 @@ def team(project):
     return {role: make_member(project, role, f"t-{role}") for role in ("pipeline", "reviewer", "auditor", "admin")}
 
 
-@pytest.mark.parametrize("role", ["pipeline", "reviewer", "auditor", "admin"])
-@pytest.mark.parametrize("action", ACTIONS)
-@pytest.mark.parametrize("status", STATUSES)
-def test_transition_table(project, team, status, action, role):
-    version = make_version(project, team["pipeline"].user, status=status)
-    events = AuditEvent.objects.count()
-    response = decide(team[role], version, action, comment="checked the evidence")
-    version.refresh_from_db()
+@pytest.fixture
+def table_team(team, project, other_project):
+    return {
+        **team,
+        "registrant": make_member(project, "reviewer", "t-registrant"),
+        "outsider": make_member(other_project, "reviewer", "t-outsider"),
+    }
+
+
+def _expected(status, action, role):
+    """(HTTP status, body or None, new version status) for one cell of the transition table."""
+    if role == "outsider":
+        return 404, {"detail": "No DatasetVersion matches the given query."}, status
     if action not in MAY[role]:
-        assert response.status_code == 403
-        assert response.json() == {"detail": f"'{action}' in project 'acme' is not allowed: your roles there ({role})"}
-    elif status not in ALLOWED[action]:
-        assert response.status_code == 409
-        verb = action.replace("_", " ")
-        assert response.json() == {
-            "detail": f"cannot {verb} a version in status '{status}'",
+        return 403, {"detail": f"'{action}' in project 'acme' is not allowed: your roles there ({role})"}, status
+    if status not in ALLOWED[action]:
+        body = {
+            "detail": f"cannot {action.replace('_', ' ')} a version in status '{status}'",
             "status": status,
             "allowed_actions": ALLOWED_FROM[status],
         }
-    else:
-        assert response.status_code == 201, response.content
-        assert response.json()["version"] == {"id": str(version.pk), "status": ALLOWED[action][status]}
-        assert version.status == ALLOWED[action][status]
+        return 409, body, status
+    if role == "registrant" and action == "approve":
+        return 403, {"detail": "four-eyes rule: you registered this version, so someone else must approve it"}, status
+    return 201, None, ALLOWED[action][status]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("status", STATUSES)
+def test_transition_table(project, table_team, status, action, role):
+    registrant = table_team["registrant" if role == "registrant" else "pipeline"].user
+    version = make_version(project, registrant, status=status)
+    events = AuditEvent.objects.count()
+    response = decide(table_team[role], version, action, comment="checked the evidence")
+    version.refresh_from_db()
+    code, body, new_status = _expected(status, action, role)
+    assert response.status_code == code, response.content
+    assert version.status == new_status
+    if code == 201:
+        assert response.json()["version"] == {"id": str(version.pk), "status": new_status}
         decision = Decision.objects.get(version=version)
-        assert (decision.action, decision.from_status, decision.to_status) == (action, status, version.status)
+        assert (decision.action, decision.from_status, decision.to_status) == (action, status, new_status)
         assert AuditEvent.objects.filter(action=f"version.{action}", object_id=str(version.pk)).count() == 1
         return
     # Refused: nothing changed.
-    assert version.status == status
+    assert response.json() == body
     assert Decision.objects.count() == 0
     assert AuditEvent.objects.count() == events
 
@@ -131,6 +152,55 @@ def test_four_eyes_with_a_session(project, team):
     response = client.post(f"/api/v1/versions/{version.pk}/decisions/", {"action": "approve"}, format="json")
     assert response.status_code == 403
     assert response.json()["detail"].startswith("four-eyes rule")
+
+
+def test_four_eyes_on_a_version_registered_and_evaluated_through_the_api(
+    project, team, adult, django_capture_on_commit_callbacks
+):
+    """Not a factory-set registrant: the pipeline's token registers it, so the token's user may not approve."""
+    from rest_framework.test import APIClient
+
+    from registry.models import DatasetVersion
+    from tests.support import registration_form, upload
+
+    both = make_member(project, "pipeline", "pipe-and-reviewer")
+    MembershipFactory(project=project, user=both.user, role="reviewer")
+    synthetic, reference = adult.iloc[:300], adult.iloc[300:700]
+    created = both.client.post(
+        "/api/v1/versions/",
+        {**registration_form(), "file": upload(synthetic.to_csv(index=False).encode())},
+        format="multipart",
+    )
+    assert created.status_code == 201, created.content
+    version = DatasetVersion.objects.get(pk=created.json()["id"])
+    token = ApiToken.objects.get(user=both.user)
+    assert (version.registered_by, version.registered_via) == (both.user, f"token:{token.prefix}")
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluated = both.client.post(
+            f"/api/v1/versions/{version.pk}/evaluations/",
+            {"reference": upload(reference.to_csv(index=False).encode(), "real.csv"), "seed": "1"},
+            format="multipart",
+        )
+    assert evaluated.status_code == 202, evaluated.content
+    version.refresh_from_db()
+    assert version.status == "pending_review"
+
+    four_eyes = {"detail": "four-eyes rule: you registered this version, so someone else must approve it"}
+    by_token = decide(both, version, "approve", comment="mine", waiver="mine")
+    assert (by_token.status_code, by_token.json()) == (403, four_eyes)
+    session = APIClient()
+    session.force_authenticate(user=both.user)
+    by_session = session.post(f"/api/v1/versions/{version.pk}/decisions/", {"action": "approve"}, format="json")
+    assert (by_session.status_code, by_session.json()) == (403, four_eyes)
+    version.refresh_from_db()
+    assert (version.status, Decision.objects.count(), PolicyCheck.objects.filter(trigger="decision").count()) == (
+        "pending_review",
+        0,
+        0,
+    )
+    # Someone else may approve it (the real evidence fails warn rules, hence the waiver).
+    other = decide(team["reviewer"], version, "approve", comment="reviewed", waiver="accepted")
+    assert (other.status_code, other.json()["version"]["status"]) == (201, "approved")
 
 
 def test_block_rule_makes_approval_impossible_and_names_the_rules(project, team):
