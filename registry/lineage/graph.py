@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from ..models import LineageAdjacency, LineageDatasetVersion, LineageNode, LineageRun, LineageRunIO, NodeKind
 
@@ -83,92 +84,183 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _anchor_sql(starts: list[int]) -> tuple[str, list[int]]:
-    marks = ", ".join(["%s"] * len(starts))
-    # CAST: PostgreSQL types a bare parameter as integer, the node ids are bigint.
-    return f"SELECT CAST(id AS BIGINT), 0 FROM {_table(LineageNode)} WHERE id IN ({marks})", list(starts)  # noqa: S608
+def _ids_sql(values) -> tuple[str, list]:
+    """`IN (...)` for a list of ids: PostgreSQL gets one array parameter, SQLite one mark per id."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [values]
+    return f"IN ({', '.join(['%s'] * len(values))})", values
 
 
-def _walk_current(starts: list[int], max_hops: int) -> dict[int, int]:
-    anchor, params = _anchor_sql(starts)
-    sql = f"""
-        WITH RECURSIVE walk(node_id, hops) AS (
-            {anchor}
-            UNION
-            SELECT a.neighbor_id, w.hops + 1
-            FROM walk w JOIN {_table(LineageAdjacency)} a ON a.node_id = w.node_id
-            WHERE w.hops < %s
-        )
-        SELECT node_id, MIN(hops) FROM walk GROUP BY node_id
-    """  # noqa: S608 - table names come from the models, values are parameters
+def _fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, max_hops])
-        return dict(cursor.fetchall())
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
-def _history_ctes(as_of: dt.datetime, runs: list[LineageRun], projects: list[int]) -> tuple[str, list[Any]]:
-    """CTEs selecting, per job, the run whose edges it showed at `as_of` (or the given runs).
+def _chunks(values, size: int = 5000):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _in(ids):
+    """A value for `field__in` that stays one parameter on PostgreSQL however many ids there are.
+
+    (psycopg's client-side binding parses a query with hundreds of placeholders in Python: for a few
+    hundred nodes that cost more than the queries themselves.)
+    """
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return ids
+
+
+def _walk_current(starts: list[int], max_hops: int) -> tuple[dict[int, int], set[tuple[int, int]]]:
+    """Breadth first over the adjacency table, one query per hop: every node is expanded once.
+
+    (A recursive CTE cannot keep a visited set, so on a connected graph it re-expands every node at
+    every later hop, walking back and forth between neighbours; that cost grows with depth times size.)
+    """
+    reached = dict.fromkeys(starts, 0)
+    frontier = list(starts)
+    table = _table(LineageAdjacency)
+    edges: set[tuple[int, int]] = set()
+    for hop in range(1, max_hops + 1):
+        if not frontier:
+            break
+        found: set[int] = set()
+        for chunk in _chunks(frontier):
+            condition, params = _ids_sql(chunk)
+            sql = f"SELECT node_id, neighbor_id, direction FROM {table} WHERE node_id {condition}"  # noqa: S608
+            for node, neighbor, direction in _fetch(sql, params):
+                found.add(neighbor)
+                edges.add((node, neighbor) if direction == "out" else (neighbor, node))
+        frontier = [n for n in found if n not in reached]
+        reached.update(dict.fromkeys(frontier, hop))
+    # Adjacent nodes are one hop apart (the graph is bipartite), so every edge between two reached nodes
+    # was seen from the nearer one, which was expanded.
+    return reached, {(a, b) for a, b in edges if a in reached and b in reached}
+
+
+class _History:
+    """The graph as it was at `as_of`: each job shows the run it showed then, found job by job as reached.
 
     The same rule as the current graph (`graph_writer.edge_rank`): the newest run completed by then,
-    else the newest run that had named inputs or outputs by then.
+    else the newest run that had named inputs or outputs by then; `pinned` runs (runId=) override it.
+    Only the jobs the walk reaches are ranked, so the cost follows the result, not the whole history.
     """
-    io, run_table = _table(LineageRunIO), _table(LineageRun)
-    chosen = "SELECT run_id, job_id FROM ranked WHERE n = 1"
-    extra: list[Any] = []
-    if runs:
-        jobs = ", ".join(["%s"] * len(runs))
-        pinned = " UNION ".join(["SELECT %s, %s"] * len(runs))
-        chosen += f" AND job_id NOT IN ({jobs}) UNION {pinned}"
-        extra = [r.job_id for r in runs] + [value for r in runs for value in (r.pk, r.job_id)]
-    marks = ", ".join(["%s"] * len(projects))
-    sql = f"""
-        io_t AS (SELECT run_id, dataset_id, dataset_version_id, direction FROM {io} WHERE event_time <= %s),
-        run_t AS (
-            SELECT r.id AS run_id, r.job_id, MAX(x.event_time) AS t,
-                CASE WHEN r.state = 'COMPLETE' AND r.ended_at <= %s THEN 1 ELSE 0 END AS done
-            FROM {io} x JOIN {run_table} r ON r.id = x.run_id
-            WHERE x.event_time <= %s AND r.project_id IN ({marks})
-            GROUP BY r.id, r.job_id, r.state, r.ended_at
-        ),
-        ranked AS (
-            SELECT run_id, job_id, ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY done DESC, t DESC, run_id DESC) AS n
-            FROM run_t
-        ),
-        chosen AS ({chosen}),
-        adj AS (
-            SELECT x.dataset_id AS node_id, c.job_id AS neighbor_id FROM io_t x JOIN chosen c ON c.run_id = x.run_id
-            UNION ALL
-            SELECT c.job_id, x.dataset_id FROM io_t x JOIN chosen c ON c.run_id = x.run_id
-        )
-    """  # noqa: S608
-    return sql, [as_of, as_of, as_of, *projects, *extra]
+
+    def __init__(self, as_of: dt.datetime, pinned: list[LineageRun], projects: list[int]):
+        self.as_of = as_of
+        self.projects = projects
+        self.chosen: dict[int, int | None] = {run.job_id: run.pk for run in pinned}  # job -> run
+        self.io: dict[int, list[tuple]] = defaultdict(list)  # run -> [(dataset, version, direction)]
+        self._load_io([run.pk for run in pinned])
+
+    def _load_io(self, runs: list[int]) -> None:
+        for chunk in _chunks(runs):
+            condition, params = _ids_sql(chunk)
+            rows = _fetch(
+                f"SELECT run_id, dataset_id, dataset_version_id, direction FROM {_table(LineageRunIO)} "  # noqa: S608
+                f"WHERE event_time <= %s AND run_id {condition}",
+                [self.as_of, *params],
+            )
+            for run, dataset, version, direction in rows:
+                self.io[run].append((dataset, version, direction))
+
+    def _choose(self, jobs: set[int]) -> None:
+        todo = [job for job in jobs if job not in self.chosen]
+        if not todo:
+            return
+        runs_table, io_table = _table(LineageRun), _table(LineageRunIO)
+        projects, project_params = _ids_sql(self.projects)
+        fresh = []
+        for chunk in _chunks(todo):
+            condition, params = _ids_sql(chunk)
+            rows = _fetch(
+                f"""
+                SELECT run_id, job_id FROM (
+                    SELECT r.id AS run_id, r.job_id, ROW_NUMBER() OVER (
+                        PARTITION BY r.job_id
+                        ORDER BY CASE WHEN r.state = 'COMPLETE' AND r.ended_at <= %s THEN 1 ELSE 0 END DESC,
+                                 MAX(x.event_time) DESC, r.id DESC
+                    ) AS n
+                    FROM {runs_table} r JOIN {io_table} x ON x.run_id = r.id
+                    WHERE r.job_id {condition} AND r.project_id {projects} AND x.event_time <= %s
+                    GROUP BY r.id, r.job_id, r.state, r.ended_at
+                ) ranked WHERE n = 1
+                """,  # noqa: S608 - table names come from the models, values are parameters
+                [self.as_of, *params, *project_params, self.as_of],
+            )
+            for run, job in rows:
+                self.chosen[job] = run
+                fresh.append(run)
+        for job in todo:
+            self.chosen.setdefault(job, None)
+        self._load_io(fresh)
+
+    def neighbours_of_datasets(self, datasets: list[int]) -> set[int]:
+        """Jobs whose run (as of then) read or wrote any of these datasets."""
+        candidates: set[int] = set()
+        projects, project_params = _ids_sql(self.projects)
+        for chunk in _chunks(datasets):
+            condition, params = _ids_sql(chunk)
+            candidates.update(
+                job
+                for (job,) in _fetch(
+                    f"SELECT DISTINCT r.job_id FROM {_table(LineageRunIO)} x "  # noqa: S608
+                    f"JOIN {_table(LineageRun)} r ON r.id = x.run_id "
+                    f"WHERE x.dataset_id {condition} AND x.event_time <= %s AND r.project_id {projects}",
+                    [*params, self.as_of, *project_params],
+                )
+            )
+        self._choose(candidates)
+        wanted = set(datasets)
+        return {
+            job
+            for job in candidates
+            if self.chosen.get(job) is not None and any(d in wanted for d, _, _ in self.io[self.chosen[job]])
+        }
+
+    def neighbours_of_jobs(self, jobs: list[int]) -> set[int]:
+        self._choose(set(jobs))
+        return {d for job in jobs if self.chosen.get(job) is not None for d, _, _ in self.io[self.chosen[job]]}
 
 
 def _walk_history(
-    starts: list[int], max_hops: int, as_of: dt.datetime, runs: list[LineageRun], projects: list[int]
+    starts: list[LineageNode], max_hops: int, as_of: dt.datetime, runs: list[LineageRun], projects: list[int]
 ) -> tuple[dict[int, int], list[tuple]]:
-    ctes, params = _history_ctes(as_of, runs, projects)
-    anchor, anchor_params = _anchor_sql(starts)
-    walk_sql = f"""
-        WITH RECURSIVE {ctes},
-        walk(node_id, hops) AS (
-            {anchor}
-            UNION
-            SELECT a.neighbor_id, w.hops + 1 FROM walk w JOIN adj a ON a.node_id = w.node_id WHERE w.hops < %s
-        )
-        SELECT node_id, MIN(hops) FROM walk GROUP BY node_id
-    """  # noqa: S608
-    io_sql = f"""
-        WITH {ctes}
-        SELECT c.run_id, c.job_id, x.dataset_id, x.dataset_version_id, x.direction
-        FROM io_t x JOIN chosen c ON c.run_id = x.run_id
-    """  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(walk_sql, [*params, *anchor_params, max_hops])
-        reached = dict(cursor.fetchall())
-        cursor.execute(io_sql, params)
-        io_rows = [row for row in cursor.fetchall() if row[1] in reached and row[2] in reached]
-    return reached, io_rows
+    """Breadth first over the runs' recorded inputs and outputs as of `as_of`; returns the reached nodes
+    and the (run, job, dataset, version, direction) rows of the edges between them."""
+    history = _History(as_of, runs, projects)
+    kinds = {node.pk: node.kind for node in starts}
+    reached = dict.fromkeys(kinds, 0)
+    frontier = list(kinds)
+    for hop in range(1, max_hops + 1):
+        if not frontier:
+            break
+        datasets = [n for n in frontier if kinds[n] == NodeKind.DATASET]
+        jobs = [n for n in frontier if kinds[n] == NodeKind.JOB]
+        found_jobs = history.neighbours_of_datasets(datasets) if datasets else set()
+        found_datasets = history.neighbours_of_jobs(jobs) if jobs else set()
+        kinds.update(dict.fromkeys(found_jobs, NodeKind.JOB))
+        kinds.update(dict.fromkeys(found_datasets, NodeKind.DATASET))
+        frontier = [n for n in found_jobs | found_datasets if n not in reached]
+        reached.update(dict.fromkeys(frontier, hop))
+    rows = []
+    pinned = {run.pk for run in runs}
+    # The pinned runs' rows last: where two runs name different versions of a dataset, the caller's run
+    # decides which version the node shows.
+    jobs = sorted(
+        (n for n, kind in kinds.items() if kind == NodeKind.JOB and n in reached),
+        key=lambda n: history.chosen.get(n) in pinned,
+    )
+    for job in jobs:
+        run = history.chosen.get(job)
+        if run is not None:
+            rows += [(run, job, d, v, direction) for d, v, direction in history.io[run] if d in reached]
+    return reached, rows
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -250,7 +342,7 @@ def _job_data(node: LineageNode, facets: dict, inputs: list[dict], outputs: list
 def _versions_as_of(dataset_ids: list[int], when: dt.datetime) -> list[LineageDatasetVersion]:
     """The newest version of each dataset at `when`, in one query."""
     latest: dict[int, LineageDatasetVersion] = {}
-    rows = LineageDatasetVersion.objects.filter(dataset_id__in=dataset_ids, event_time__lte=when).order_by(
+    rows = LineageDatasetVersion.objects.filter(dataset_id__in=_in(dataset_ids), event_time__lte=when).order_by(
         "dataset_id", "-event_time", "-id"
     )
     for version in rows:
@@ -282,21 +374,17 @@ def lineage_graph(
     runs: dict[int, int] = {}
     when = as_of or (max(r.last_event_time for r in anchor.runs) if anchor.runs else None)
     if historical:
-        reached, io_rows = _walk_history(starts, max_hops, when, anchor.runs, projects)
+        reached, io_rows = _walk_history(anchor.nodes, max_hops, when, anchor.runs, projects)
         edges = [(d, j) if direction == "in" else (j, d) for _, j, d, _, direction in io_rows]
         bound = {d: v for _, _, d, v, _ in io_rows if v is not None}
         runs = {j: r for r, j, _, _, _ in io_rows}
     else:
-        reached = _walk_current(starts, max_hops)
-        edges = list(
-            LineageAdjacency.objects.filter(node_id__in=reached, neighbor_id__in=reached, direction="out").values_list(
-                "node_id", "neighbor_id"
-            )
-        )
+        reached, current_edges = _walk_current(starts, max_hops)
+        edges = sorted(current_edges)
     nodes = {
-        n.pk: n for n in LineageNode.objects.filter(pk__in=reached).select_related("current_version", "latest_run")
+        n.pk: n for n in LineageNode.objects.filter(pk__in=_in(reached)).select_related("current_version", "latest_run")
     }
-    versions = {v.pk: v for v in LineageDatasetVersion.objects.filter(pk__in=set(bound.values()))}
+    versions = {v.pk: v for v in LineageDatasetVersion.objects.filter(pk__in=_in(set(bound.values())))}
     if anchor.version:
         for pinned in LineageDatasetVersion.objects.filter(dataset__in=anchor.nodes, version=anchor.version):
             versions[pinned.pk] = pinned
@@ -306,7 +394,7 @@ def lineage_graph(
         for version in _versions_as_of(unbound, when):
             versions[version.pk] = version
             bound[version.dataset_id] = version.pk
-    run_rows = {r.pk: r for r in LineageRun.objects.filter(pk__in=set(runs.values()))} if runs else {}
+    run_rows = {r.pk: r for r in LineageRun.objects.filter(pk__in=_in(set(runs.values())))} if runs else {}
     return {"graph": _merged(nodes, edges, bound, versions, runs, run_rows, historical)}
 
 
@@ -314,14 +402,15 @@ def _merged(nodes, edges, bound, versions, runs, run_rows, historical) -> list[d
     """One entry per node identity: the same dataset reported by two of the caller's projects is one node."""
     groups: dict[str, list[LineageNode]] = defaultdict(list)
     identity: dict[str, dict[str, str]] = {}
-    for node in nodes.values():
-        groups[node.node_id].append(node)
-        identity[node.node_id] = {"namespace": node.namespace, "name": node.name}
+    node_ids = {pk: node.node_id for pk, node in nodes.items()}
+    for pk, node in nodes.items():
+        groups[node_ids[pk]].append(node)
+        identity[node_ids[pk]] = {"namespace": node.namespace, "name": node.name}
     out_edges: dict[str, set[str]] = defaultdict(set)
     in_edges: dict[str, set[str]] = defaultdict(set)
     for origin, destination in edges:
-        out_edges[nodes[origin].node_id].add(nodes[destination].node_id)
-        in_edges[nodes[destination].node_id].add(nodes[origin].node_id)
+        out_edges[node_ids[origin]].add(node_ids[destination])
+        in_edges[node_ids[destination]].add(node_ids[origin])
     graph = []
     for ident, members in groups.items():
         members.sort(key=lambda n: n.updated_at)

@@ -480,6 +480,18 @@ def test_graph_is_limited_to_the_callers_projects(pipeline, outsider):
         "dataset:pg:theirs_out",
         "job:airflow:theirs",
     ]
+    # The same holds for the graph as it was at a time.
+    later = {"asOf": "2030-01-01T00:00:00Z"}
+    assert ids(graph(pipeline, "dataset:pg:shared", **later)) == [
+        "dataset:pg:ours_out",
+        "dataset:pg:shared",
+        "job:airflow:ours",
+    ]
+    assert ids(graph(outsider, "dataset:pg:shared", **later)) == [
+        "dataset:pg:shared",
+        "dataset:pg:theirs_out",
+        "job:airflow:theirs",
+    ]
 
 
 def test_the_same_event_sent_to_two_projects_builds_both_graphs(pipeline, outsider):
