@@ -43,6 +43,10 @@ class RawBodyParser(BaseParser):
         return stream.read() if stream is not None else b""
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"the body is not valid JSON: {name} is not a JSON number")
+
+
 def _body_json(request):
     raw = request.body
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
@@ -54,9 +58,11 @@ def _body_json(request):
         except zlib.error as exc:
             raise ParseError(f"the body is not valid gzip: {exc}") from exc
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"the body is not valid JSON: {exc}") from exc
+    except ValueError as exc:
+        raise ParseError(str(exc)) from exc
     if contains_nul(data):
         raise ParseError(NUL_MESSAGE)
     return data

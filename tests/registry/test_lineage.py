@@ -140,6 +140,17 @@ def test_bodies_that_are_not_json_or_not_gzip_are_400(pipeline):
     assert response.json()["detail"].startswith("the body is not valid gzip")
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_400(pipeline, constant):
+    body = json.dumps(run_event("airflow:x")).replace('"facets": {}', f'"facets": {{"x": {constant}}}', 1)
+    response = pipeline.client.post("/api/v1/lineage", body, content_type="application/json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": f"the body is not valid JSON: {constant} is not a JSON number"},
+    )
+    assert LineageEvent.objects.count() == 0
+
+
 def test_event_type_comes_from_the_schema_url(pipeline):
     dataset_event = {
         "eventTime": "2026-11-20T10:00:00Z",
