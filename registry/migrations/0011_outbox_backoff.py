@@ -4,20 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0010_job_requeues'),
+        ("registry", "0010_job_requeues"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lineageoutbox',
-            name='next_attempt_at',
+            model_name="lineageoutbox",
+            name="next_attempt_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AlterField(
-            model_name='lineageoutbox',
-            name='state',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('gave_up', 'Gave up')], db_index=True, default='pending', max_length=8),
+            model_name="lineageoutbox",
+            name="state",
+            field=models.CharField(
+                choices=[("pending", "Pending"), ("sending", "Sending"), ("sent", "Sent"), ("gave_up", "Gave up")],
+                db_index=True,
+                default="pending",
+                max_length=8,
+            ),
         ),
     ]
