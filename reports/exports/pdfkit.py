@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -25,9 +26,9 @@ def register_fonts() -> None:
     """Register DejaVu Sans (regular and bold) with reportlab, once per process."""
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
-    import matplotlib
-
-    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    # Found without importing matplotlib, which would cost an export ~30 MB for a path.
+    package = importlib.util.find_spec("matplotlib").submodule_search_locations[0]
+    fonts = Path(package) / "mpl-data" / "fonts" / "ttf"
     pdfmetrics.registerFont(TTFont(FONT, str(fonts / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(fonts / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)

@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import weakref
 import zipfile
 
 import pytest
@@ -18,6 +19,7 @@ from governance.models import AuditEvent
 from governance.policies import policy_check_run
 from governance.workflow import version_decide
 from reports.exports.chain import EVENT_FIELDS, row_hash
+from reports.exports.records import version_records
 from reports.exports.scope import describe_period
 from reports.models import Export
 from reports.services.cards import card_refresh
@@ -381,7 +383,11 @@ def test_pdf_lays_out_comments_and_waivers_of_ten_thousand_characters(project, t
 
 def test_pdf_draws_the_correlation_difference_heatmap_of_the_card(project, team, run):
     version = make_version(project, team["pipeline"].user)
-    correlations = {"columns": ["age", "hours"], "real": [[1.0, 0.4], [0.4, 1.0]], "synthetic": [[1.0, 0.1], [0.1, 1.0]]}
+    correlations = {
+        "columns": ["age", "hours"],
+        "real": [[1.0, 0.4], [0.4, 1.0]],
+        "synthetic": [[1.0, 0.1], [0.1, 1.0]],
+    }
     version.evaluations.update(results={"summaries": {"correlations": correlations}})
     card = card_refresh(version=version).card
     assert card.context["plots"]["correlations"] == correlations
@@ -392,3 +398,37 @@ def test_pdf_draws_the_correlation_difference_heatmap_of_the_card(project, team,
     assert "Nocorrelationdatastored" not in squeezed
     images = [name for page in PdfReader(io.BytesIO(_zip(export).read("report.pdf"))).pages for name in page.images]
     assert len(images) == 1
+
+
+class _Record(dict):
+    """A version record that can be watched with a weak reference."""
+
+
+def test_pdf_streams_versions_and_gives_only_the_first_ones_a_section(project, team, run, monkeypatch):
+    versions = [make_version(project, team["pipeline"].user, number=n) for n in range(1, 13)]
+    monkeypatch.setattr("reports.exports.pdf.SECTION_LIMIT", 2)
+    monkeypatch.setattr("reports.exports.pdf.ROWS_PER_TABLE", 5)
+    original = version_records
+    alive, most_alive = [0], []
+
+    def watched(scope, **kwargs):
+        for record in original(scope, **kwargs):
+            record = _Record(record)
+            alive[0] += 1
+            weakref.finalize(record, lambda: alive.__setitem__(0, alive[0] - 1))
+            most_alive.append(alive[0])
+            yield record
+
+    monkeypatch.setattr("reports.exports.build.version_records", watched)
+    export = run("pdf")
+    assert export.state == "succeeded"
+    # Never more than the two records kept for their sections and the two in flight (the one being read,
+    # and the previous one, still bound in the generators that pass records on).
+    assert (len(most_alive), max(most_alive)) == (12, 4)
+    squeezed = _pdf_squeezed(export)
+    assert "Versionsectionsthefirst2of12versions(insummaryorder);thesummarytablelistseveryversion," in squeezed
+    for version in versions:
+        assert str(version.pk) in squeezed
+    sections = [v for v in versions if f"Versionid{v.pk}" in squeezed]
+    assert sections == versions[:2]
+    assert json.loads(_zip(export).read("manifest.json"))["versions"] == 12
