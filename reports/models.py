@@ -65,7 +65,8 @@ class Export(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="exports")
     format = models.CharField(max_length=8, choices=ExportFormat.choices)
-    # [period_start, period_end): versions registered and events that occurred in it; open ends mean "all".
+    # [period_start, period_end): versions registered or with evidence dated in it (exports.scope), and the
+    # audit events that occurred in it; open ends mean "all".
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     # When given, exactly these versions (and the audit events about them) instead of a period.

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from registry.models import DatasetVersion
+from governance.models import Decision, ImpactFlag, PolicyCheck
+from registry.models import DatasetVersion, Evaluation
 
 
 @dataclass(frozen=True)
 class ExportScope:
-    """[start, end) of registration and event times, or exactly `version_ids` (then all their events)."""
+    """A period [start, end) or exactly `version_ids` (then all their events); see `scoped_versions`."""
 
     project_id: int
     project_slug: str
@@ -50,13 +51,32 @@ def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:
     return f"from {first}" if first else last
 
 
+def _dated(scope: ExportScope, field: str = "created_at") -> Q:
+    q = Q()
+    if scope.start is not None:
+        q &= Q(**{f"{field}__gte": scope.start})
+    if scope.end is not None:
+        q &= Q(**{f"{field}__lt": scope.end})
+    return q
+
+
 def scoped_versions(scope: ExportScope) -> QuerySet[DatasetVersion]:
-    """The versions an export covers, oldest first (by dataset, then number)."""
+    """The versions an export covers, oldest first (by dataset, then number).
+
+    In a period: every version registered in it, or with evidence dated in it (a decision, a policy
+    check, an evaluation requested or finished, an impact flag), so a version registered earlier and
+    decided in the period is part of the period's export. One query, an EXISTS per kind of evidence.
+    """
     versions = DatasetVersion.objects.filter(dataset__project_id=scope.project_id)
     if scope.version_ids:
         return versions.filter(pk__in=scope.version_ids).order_by("dataset__name", "number")
-    if scope.start is not None:
-        versions = versions.filter(created_at__gte=scope.start)
-    if scope.end is not None:
-        versions = versions.filter(created_at__lt=scope.end)
+    if scope.start is not None or scope.end is not None:
+        of_version = {"version": OuterRef("pk")}
+        versions = versions.filter(
+            _dated(scope)
+            | Exists(Decision.objects.filter(_dated(scope), **of_version))
+            | Exists(PolicyCheck.objects.filter(_dated(scope), **of_version))
+            | Exists(Evaluation.objects.filter(_dated(scope) | _dated(scope, "finished_at"), **of_version))
+            | Exists(ImpactFlag.objects.filter(_dated(scope), **of_version))
+        )
     return versions.order_by("dataset__name", "number")
