@@ -87,6 +87,19 @@ def _object_ids(scope: ExportScope) -> frozenset[str] | None:
     return frozenset(ids)
 
 
+def _global_policy_ids(scope: ExportScope) -> frozenset[str]:
+    """The global policies (as audit object ids) whose snapshots the checks of the exported versions used."""
+    checks = PolicyCheck.objects.filter(version__in=scoped_versions(scope).values("pk"))
+    # Checks share snapshots until a policy changes: the database returns each distinct list once.
+    snapshots = checks.order_by().values_list("policies", flat=True).distinct()
+    return frozenset(
+        str(policy["id"])
+        for policies in snapshots.iterator(chunk_size=100)
+        for policy in policies or []
+        if policy.get("project") is None
+    )
+
+
 class Checklist:
     """Counts of documented / missing / not applicable per checklist item, over every exported version."""
 
@@ -181,7 +194,8 @@ def _build_pdf(bundle: Bundle, export: Export, scope: ExportScope, scan: ChainSc
 def build_export(export: Export, path: Path, progress: Progress) -> dict[str, Any]:
     """Write the export's zip to `path` and return its manifest."""
     scope = export_scope(export)
-    scan = ChainScan(scope, object_ids=_object_ids(scope))
+    policy_ids = _global_policy_ids(scope)
+    scan = ChainScan(scope, object_ids=_object_ids(scope), policy_ids=policy_ids)
     head = scan.head()
     count = scoped_versions(scope).count()
     events = scan.total(head[0])
@@ -216,6 +230,8 @@ def build_export(export: Export, path: Path, progress: Progress) -> dict[str, An
             "versions": checklist.versions,
             "audit_events": scan.extracted,
             "audit_events_scanned": scan.scanned,
+            # Their events (project_id null) are in the extract: the exported checks used their snapshots.
+            "global_policies": sorted(policy_ids, key=int),
             "chain_verification": scan.verification.as_dict(),
             "checklist_summary": checklist.summary(),
             "files": bundle.files,

@@ -135,12 +135,22 @@ def _sqlite_iso(text: str) -> str:
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)) if moment else text
 
 
+POLICY_TYPE = "governance.policy"
+
+
 @dataclass
 class ChainScan:
-    """Iterate `events()` for the in-scope rows; afterwards `verification` holds the chain's verdict."""
+    """Iterate `events()` for the in-scope rows; afterwards `verification` holds the chain's verdict.
+
+    In scope: the project's own events (in the period, or about the listed versions' objects), and the
+    events about the global policies in `policy_ids` (those whose snapshots the exported checks used),
+    whenever they occurred: a global policy has no project, yet its history explains the exported checks'
+    rules. Every event up to the head is verified either way.
+    """
 
     scope: ExportScope
     object_ids: frozenset[str] | None = None
+    policy_ids: frozenset[str] = frozenset()
     chunk_size: int = 10_000
     verification: ChainVerification | None = None
     scanned: int = 0
@@ -166,7 +176,7 @@ class ChainScan:
 
     def _in_scope(self, row: tuple) -> bool:
         if row[9] != self.scope.project_id:
-            return False
+            return row[9] is None and row[6] == POLICY_TYPE and row[7] in self.policy_ids
         if self.object_ids is not None:
             return row[7] in self.object_ids
         if self._start is not None and row[1] < self._start:

@@ -13,10 +13,11 @@ from django.db import connection
 from django.utils import timezone
 from pypdf import PdfReader
 
+from governance.audit import audited_atomic, record_event
 from governance.context import Actor
 from governance.errors import Conflict
-from governance.models import AuditEvent
-from governance.policies import policy_check_run
+from governance.models import AuditEvent, Policy
+from governance.policies import policy_check_run, policy_deactivate, policy_save
 from governance.workflow import version_decide
 from reports.exports.chain import EVENT_FIELDS, row_hash
 from reports.exports.records import version_records
@@ -24,6 +25,7 @@ from reports.exports.scope import describe_period
 from reports.models import Export
 from reports.services.cards import card_refresh
 from reports.services.exports import export_download, export_path, export_run, reap_stale_exports
+from tests.factories import UserFactory
 from tests.governance.test_workflow import PASSING, make_version
 
 pytestmark = pytest.mark.django_db
@@ -432,3 +434,41 @@ def test_pdf_streams_versions_and_gives_only_the_first_ones_a_section(project, t
     sections = [v for v in versions if f"Versionid{v.pk}" in squeezed]
     assert sections == versions[:2]
     assert json.loads(_zip(export).read("manifest.json"))["versions"] == 12
+
+
+def test_events_of_the_global_policies_the_exported_checks_used_are_in_the_extract(project, other_project, team, run):
+    root = Actor(user=UserFactory(username="root", is_superuser=True), via="test")
+    rules = [{"metric": "quality.overall", "operator": ">=", "threshold": 0.5, "severity": "warn", "explanation": "x"}]
+    used = policy_save(actor=root, project=None, name="Global floor", description="", rules=rules)
+    retired = policy_save(actor=root, project=None, name="Retired", description="", rules=rules)
+    policy_deactivate(actor=root, policy=retired)
+    with audited_atomic():
+        record_event(actor=root, action="user.credentials_changed", object_type="auth.user", object_id="1")
+    reviewer = Actor(user=team["reviewer"].user, via="test")
+    version = make_version(project, team["pipeline"].user)
+    check = policy_check_run(actor=reviewer, version=version, trigger="evaluation")
+    policy_save(actor=root, project=None, name="Global floor", description="stricter", rules=rules, policy=used)
+    later = policy_save(actor=root, project=None, name="Later", description="", rules=rules)
+    # Only the other project's version is checked against the later policy.
+    policy_check_run(actor=reviewer, version=make_version(other_project, team["outsider"].user), trigger="evaluation")
+    assert {p["name"] for p in check.policies} == {"Default release policy", "Global floor"}
+
+    export = run("csv")
+    archive = _zip(export)
+    events = _csv(archive, "audit_events.csv")
+    global_events = [(e["action"], e["object_id"]) for e in events if e["project_id"] == ""]
+    # Both versions of the used policy, including the change after the check; not the retired or later one.
+    assert global_events == [("policy.created", str(used.pk)), ("policy.updated", str(used.pk))]
+    assert str(later.pk) not in {e["object_id"] for e in events if e["project_id"] == ""}
+    for event in events:
+        assert row_hash(_typed_event(event)) == event["hash"]
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["chain_verification"]["ok"] is True
+    default = Policy.objects.get(project=None, name="Default release policy")
+    assert manifest["global_policies"] == sorted([str(default.pk), str(used.pk)], key=int)
+
+    listed = json.loads(_zip(run("json", version_ids=[str(version.pk)])).read("export.json"))
+    assert [(e["action"], e["project_id"]) for e in listed["audit_events"] if e["project_id"] is None] == [
+        ("policy.created", None),
+        ("policy.updated", None),
+    ]
