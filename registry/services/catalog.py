@@ -9,10 +9,23 @@ from governance.context import Actor
 from governance.errors import InvalidInput
 from governance.permissions import require_capability
 from governance.roles import Capability
+from reports.hooks import evidence_changed
 
-from ..models import SourceDataset
+from ..models import SourceDataset, VersionSource
 
 SOURCE_EDITABLE = ("description", "contains_personal_data", "legal_basis", "owner", "license", "fingerprint")
+
+
+def source_dataset_cards_refresh(*, source: SourceDataset) -> int:
+    """Refresh, after commit, the card of every version generated from this source; returns how many.
+
+    A card shows its sources' personal-data status, legal basis, licence and revocation, so any change to
+    a source record is a change to the evidence of every version linked to it.
+    """
+    version_ids = list(VersionSource.objects.filter(source=source).values_list("version_id", flat=True))
+    for version_id in version_ids:
+        evidence_changed(str(version_id))
+    return len(version_ids)
 
 
 def source_dataset_update(*, actor: Actor, source: SourceDataset, **changes: Any) -> SourceDataset:
@@ -39,4 +52,5 @@ def source_dataset_update(*, actor: Actor, source: SourceDataset, **changes: Any
             before=before,
             after=changes,
         )
+        source_dataset_cards_refresh(source=source)
     return source

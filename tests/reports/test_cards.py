@@ -13,6 +13,7 @@ from governance.models import AuditEvent
 from governance.policies import policy_check_run
 from governance.workflow import version_decide
 from registry.models import Evaluation
+from registry.services.catalog import source_dataset_update
 from reports.cards.render import front_matter, render_html, render_json, render_markdown
 from reports.hooks import evidence_changed
 from reports.models import Card
@@ -300,3 +301,33 @@ def test_backfill_command_renders_missing_cards_once(bare, project, pipeline):
     )
     assert out.getvalue().splitlines()[-1] == "0 new card revisions"
     assert out.getvalue().count("2 new card revisions") == 1
+
+
+def test_describing_a_source_refreshes_the_card_of_every_version_made_from_it(
+    bare, project, pipeline, django_capture_on_commit_callbacks
+):
+    source = bare.source_links.get().source
+    sibling = DatasetVersionFactory(dataset__project=project, registered_by=pipeline.user, sources=[source])
+    unrelated = DatasetVersionFactory(dataset__project=project, registered_by=pipeline.user)
+    for version in (bare, sibling, unrelated):
+        card_refresh(version=version, trigger="registration")
+    actor = Actor(user=pipeline.user, via="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        source_dataset_update(
+            actor=actor, source=source, contains_personal_data=True, legal_basis="consent", license="CC-BY-4.0"
+        )
+    latest = {v.pk: Card.objects.filter(version=v).order_by("-revision").first() for v in (bare, sibling, unrelated)}
+    for version in (bare, sibling):
+        card = latest[version.pk]
+        assert (card.revision, card.trigger) == (2, "evidence_changed")
+        described = card.context["sources"][0]
+        assert (described["contains_personal_data"], described["legal_basis"], described["license"]) == (
+            True,
+            "consent",
+            "CC-BY-4.0",
+        )
+    assert latest[unrelated.pk].revision == 1
+    # An edit that changes nothing schedules nothing.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        source_dataset_update(actor=actor, source=source, legal_basis="consent")
+    assert callbacks == []
