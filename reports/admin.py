@@ -7,7 +7,8 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,9 +21,10 @@ from governance.models import Project
 from governance.roles import Capability
 from registry.models import DatasetVersion
 
-from .cards.render import CARD_CSP, FORMATS, render_card
+from .cards.render import FORMATS
+from .cards.serve import card_response
 from .exports.scope import describe_period
-from .models import Card, CardTrigger, Export, ExportFormat
+from .models import Card, CardFile, CardTrigger, Export, ExportFormat
 from .selectors import card_revision
 from .services.cards import card_refresh
 from .services.exports import export_download, export_request
@@ -40,6 +42,11 @@ class CardAdmin(ProjectScopedAdmin):
     exclude = ["context"]
     readonly_fields = ["version", "revision", "trigger", "content_hash", "schema_version", "created_at", "downloads"]
 
+    def get_queryset(self, request):
+        # The list shows each format's hash: fetch the hashes, never the stored bytes.
+        files = CardFile.objects.only("id", "card_id", "format", "sha256")
+        return super().get_queryset(request).prefetch_related(Prefetch("files", queryset=files))
+
     def get_urls(self):
         download = path(
             "version/<uuid:version_id>/<str:fmt>/",
@@ -52,13 +59,20 @@ class CardAdmin(ProjectScopedAdmin):
     def short_hash(self, card):
         return format_html("<code title='{}'>{}…</code>", card.content_hash, card.content_hash[:12])
 
-    @admin.display(description="download")
+    @admin.display(description="download (sha256 of the bytes served)")
     def downloads(self, card):
+        hashes = {file.format: file.sha256 for file in card.files.all()}
         return format_html_join(
             " ",
-            '<a href="{}?revision={}">{}</a>',
+            '<a href="{}?revision={}">{}</a> <code title="{}">{}</code>',
             (
-                (reverse("admin:reports_card_download", args=[card.version_id, fmt]), card.revision, fmt)
+                (
+                    reverse("admin:reports_card_download", args=[card.version_id, fmt]),
+                    card.revision,
+                    fmt,
+                    hashes.get(fmt, "stored when first downloaded"),
+                    f"{hashes[fmt][:12]}…" if fmt in hashes else "—",
+                )
                 for fmt in FORMATS
             ),
         )
@@ -78,13 +92,7 @@ class CardAdmin(ProjectScopedAdmin):
             card = card_refresh(version=version, trigger=CardTrigger.ON_DEMAND).card
         if card is None:
             raise Http404("no such card revision")
-        rendered = render_card(card, fmt)
-        response = HttpResponse(rendered.content, content_type=rendered.content_type)
-        disposition = "inline" if fmt == "html" else "attachment"
-        response["Content-Disposition"] = f'{disposition}; filename="{rendered.filename}"'
-        if fmt == "html":
-            response["Content-Security-Policy"] = CARD_CSP
-        return response
+        return card_response(card, fmt, actor=Actor.from_request(request), attachment=fmt != "html")
 
 
 class ExportForm(forms.Form):

@@ -28,7 +28,9 @@ class CardTrigger(models.TextChoices):
 class Card(models.Model):
     """One immutable revision of a version's dataset card: the evidence it shows, frozen and hashed.
 
-    Markdown, HTML and JSON are rendered from `context` on demand, so the three formats never disagree.
+    Markdown, HTML and JSON are rendered from `context` once, when the revision is made, and stored with
+    their own hashes (CardFile): what is served is those bytes, so a later template or matplotlib change
+    never changes an old revision.
     """
 
     version = models.ForeignKey("registry.DatasetVersion", on_delete=models.PROTECT, related_name="cards")
@@ -51,6 +53,32 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return f"card of {self.version} r{self.revision}"
+
+
+class CardFormat(models.TextChoices):
+    MARKDOWN = "md", "Markdown"
+    HTML = "html", "HTML"
+    JSON = "json", "JSON"
+
+
+class CardFile(models.Model):
+    """One format of a card revision exactly as served: rendered once, stored, and hashed."""
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="files")
+    format = models.CharField(max_length=8, choices=CardFormat.choices)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the content: the bytes served")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["card", "format"]
+        constraints = [
+            models.UniqueConstraint(fields=["card", "format"], name="card_file_unique_format"),
+            models.CheckConstraint(condition=models.Q(format__in=CardFormat.values), name="card_file_format_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card} ({self.format})"
 
 
 class ExportFormat(models.TextChoices):

@@ -9,7 +9,7 @@ from governance.roles import Capability
 from governance.selectors import project_ids_with
 from registry.models import DatasetVersion
 
-from .models import Card, Export
+from .models import Card, CardFile, Export
 
 
 def latest_card(version: DatasetVersion) -> Card | None:
@@ -22,6 +22,11 @@ def card_revision(version: DatasetVersion, revision: int | None = None) -> Card 
     if revision is None:
         return latest_card(version)
     return Card.objects.filter(version_id=version.pk, revision=revision).first()
+
+
+def card_file(card: Card, fmt: str) -> CardFile | None:
+    """The stored bytes of one format of a revision, or None for a revision made before they were stored."""
+    return CardFile.objects.filter(card=card, format=fmt).first()
 
 
 def exports_visible(*, actor: Actor) -> QuerySet[Export]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -21,7 +21,8 @@ from governance.roles import Capability
 from governance.selectors import project_ids_with
 from registry.models import DatasetVersion
 
-from ..cards.render import CARD_CSP, FORMATS, render_card
+from ..cards.render import FORMATS
+from ..cards.serve import card_response
 from ..models import CardTrigger, Export
 from ..selectors import card_revision, exports_visible
 from ..services.cards import card_refresh
@@ -72,16 +73,8 @@ class VersionCardView(APIView):
             card = card_refresh(version=version, trigger=CardTrigger.ON_DEMAND).card
         if card is None:
             raise NotFound(f"this version has no card revision {revision}")
-        rendered = render_card(card, fmt)
-        response = HttpResponse(rendered.content, content_type=rendered.content_type)
-        disposition = "attachment" if request.query_params.get("download") in ("1", "true") else "inline"
-        response["Content-Disposition"] = f'{disposition}; filename="{rendered.filename}"'
-        response["ETag"] = f'"{card.content_hash}-r{card.revision}-{fmt}"'
-        response["X-Card-Revision"] = str(card.revision)
-        response["X-Card-Content-SHA256"] = card.content_hash
-        if fmt == "html":
-            response["Content-Security-Policy"] = CARD_CSP
-        return response
+        attachment = request.query_params.get("download") in ("1", "true")
+        return card_response(card, fmt, actor=Actor.from_request(request), attachment=attachment)
 
 
 def _revision(raw: str | None) -> int | None:

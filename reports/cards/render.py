@@ -1,9 +1,13 @@
-"""Rendering a stored card revision as Markdown (Hugging Face front matter), HTML or JSON, from templates."""
+"""Rendering a card revision as Markdown (Hugging Face front matter), HTML or JSON, from templates.
+
+A revision is rendered once, when it is made (services.cards), and its bytes are stored and served from
+then on; rendering again with changed templates or libraries would give different bytes.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -22,15 +26,6 @@ CONTENT_TYPES = {
 GENERATOR = "synthetic-registry reports (card schema 1)"
 # The HTML card is a page of its own: no script, nothing loaded from elsewhere, plots inline.
 CARD_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
-
-
-@dataclass(frozen=True)
-class RenderedCard:
-    """A card in one format, ready to serve."""
-
-    content: bytes
-    content_type: str
-    filename: str
 
 
 def card_metadata(card: Card) -> dict[str, Any]:
@@ -97,14 +92,19 @@ def render_markdown(card: Card) -> str:
 
 
 @lru_cache(maxsize=32)
-def _plots(content_hash: str, plots_json: str) -> dict[str, Plot | None]:
-    # Keyed by the content hash: a revision's plots never change, so drawing them once per process is enough.
+def _plots(plots_json: str) -> dict[str, Plot | None]:
+    # Keyed by the numbers drawn: the same data draws the same plots, whichever revision shows them.
     return card_plots(json.loads(plots_json))
 
 
+def context_plots(context: dict[str, Any]) -> dict[str, Plot | None]:
+    """The plots of a card context (drawn once per process for the same data)."""
+    return _plots(json.dumps(context.get("plots") or {}, sort_keys=True))
+
+
 def plots_for(card: Card) -> dict[str, Plot | None]:
-    """The card's plots (drawn once per process and revision)."""
-    return _plots(card.content_hash, json.dumps(card.context.get("plots") or {}, sort_keys=True))
+    """The card's plots (drawn once per process for the same data)."""
+    return context_plots(card.context)
 
 
 def render_html(card: Card) -> str:
@@ -118,9 +118,17 @@ def render_json(card: Card) -> str:
     return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def render_card(card: Card, fmt: str) -> RenderedCard:
-    """One format of a card revision; `fmt` is one of FORMATS."""
-    renderers = {"md": render_markdown, "html": render_html, "json": render_json}
+def card_filename(card: Card, fmt: str) -> str:
+    """The download name of one format of a revision, e.g. adult-v3-card-r2.md."""
     identity = card.context["identity"]
-    filename = f"{identity['dataset']}-v{identity['version']}-card-r{card.revision}.{fmt}"
-    return RenderedCard(renderers[fmt](card).encode("utf-8"), CONTENT_TYPES[fmt], filename)
+    return f"{identity['dataset']}-v{identity['version']}-card-r{card.revision}.{fmt}"
+
+
+def render_files(card: Card) -> dict[str, bytes]:
+    """Every format of a revision as the bytes to store and serve (the card must have its revision and time)."""
+    renderers = {"md": render_markdown, "html": render_html, "json": render_json}
+    return {fmt: renderers[fmt](card).encode("utf-8") for fmt in FORMATS}
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

@@ -52,10 +52,12 @@ def test_other_projects_staff_cannot_download_a_card(team, version):
     assert Card.objects.count() == 0
 
 
-def test_card_list_shows_revisions_with_links(team, version):
-    card_refresh(version=version)
+def test_card_list_shows_revisions_with_links_and_the_hash_of_each_format(team, version):
+    card = card_refresh(version=version).card
     page = _staff(team["pipeline"]).get("/admin/reports/card/").content.decode()
-    assert f'href="/admin/reports/card/version/{version.pk}/json/?revision=1"' in page
+    for file in card.files.all():
+        link = f'href="/admin/reports/card/version/{version.pk}/{file.format}/?revision=1"'
+        assert f'<a {link}>{file.format}</a> <code title="{file.sha256}">{file.sha256[:12]}…</code>' in page
 
 
 def test_an_auditor_requests_and_downloads_an_export_in_the_admin(team, version, django_capture_on_commit_callbacks):

@@ -1,11 +1,14 @@
 """GET /api/v1/versions/{id}/card/: every caller, every format, bad parameters, revisions."""
 
+import hashlib
 import json
 
 import pytest
 import yaml
 
-from reports.models import Card
+from governance.models import AuditEvent
+from reports.cards.render import render_files
+from reports.models import Card, CardFile
 from reports.services.cards import card_refresh
 from tests.factories import DatasetVersionFactory
 from tests.reports.conftest import CALLERS
@@ -85,3 +88,43 @@ def test_download_sends_an_attachment(team, version):
 def test_cards_are_read_only(team, version, method):
     response = getattr(team["admin"].client, method)(f"/api/v1/versions/{version.pk}/card/", {})
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_a_revision_is_served_as_stored_whatever_the_templates_become(team, version, fmt, monkeypatch):
+    client = team["reviewer"].client
+    url = f"/api/v1/versions/{version.pk}/card/"
+    first = client.get(url, {"format": fmt})
+    stored = CardFile.objects.get(card__version=version, format=fmt)
+    assert bytes(stored.content) == first.content
+    assert hashlib.sha256(first.content).hexdigest() == stored.sha256
+    assert (first["ETag"], first["X-Content-SHA256"]) == (f'"{stored.sha256}"', stored.sha256)
+    # The templates and the generator name change: rendering again would give other bytes...
+    monkeypatch.setattr("reports.cards.render.render_to_string", lambda *args, **kwargs: "a new template")
+    monkeypatch.setattr("reports.cards.render.GENERATOR", "a new generator")
+    assert render_files(Card.objects.get(version=version))[fmt] != first.content
+    # ...but the revision is served as it was stored.
+    again = client.get(url, {"format": fmt, "revision": "1"})
+    assert (again.content, again["ETag"]) == (first.content, first["ETag"])
+
+
+def test_a_revision_made_before_files_were_stored_gets_them_once_when_first_served(team, version):
+    card = card_refresh(version=version).card
+    CardFile.objects.filter(card=card).delete()  # as a revision made before the migration
+    client = team["auditor"].client
+    url = f"/api/v1/versions/{version.pk}/card/"
+    markdown = client.get(url, {"format": "md"})
+    assert markdown.status_code == 200
+    files = {f.format: f for f in CardFile.objects.filter(card=card)}
+    assert sorted(files) == ["html", "json", "md"]
+    assert markdown.content == bytes(files["md"].content)
+    event = AuditEvent.objects.get(action="card.files_stored")
+    assert (event.actor_username, event.object_id) == ("r-auditor", str(card.pk))
+    assert event.after == {
+        "version": str(version.pk),
+        "revision": 1,
+        "content_hash": card.content_hash,
+        "files": {fmt: f.sha256 for fmt, f in files.items()},
+    }
+    assert client.get(url, {"format": "html"}).content == bytes(files["html"].content)
+    assert AuditEvent.objects.filter(action="card.files_stored").count() == 1

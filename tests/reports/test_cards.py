@@ -188,7 +188,9 @@ def test_changed_evidence_makes_the_next_revision_hashed_and_audited(bare, pipel
         "content_hash": second.content_hash,
         "previous_hash": first.content_hash,
         "trigger": "evaluation",
+        "files": {f.format: hashlib.sha256(bytes(f.content)).hexdigest() for f in second.files.all()},
     }
+    assert sorted(event.after["files"]) == ["html", "json", "md"]
     assert verify_chain().ok
 
 
