@@ -11,6 +11,7 @@ from governance.audit import canonical_json, verify_chain
 from governance.context import Actor
 from governance.models import AuditEvent
 from governance.policies import policy_check_run
+from governance.revocations import source_dataset_revoke
 from governance.workflow import version_decide
 from registry.models import Evaluation
 from registry.services.catalog import source_dataset_update
@@ -21,6 +22,7 @@ from reports.services.cards import card_refresh
 from reports.tasks import refresh_card_task
 from tests.factories import DatasetVersionFactory, SourceDatasetFactory
 from tests.governance.test_workflow import PASSING, make_version
+from tests.support import make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +335,20 @@ def test_describing_a_source_refreshes_the_card_of_every_version_made_from_it(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         source_dataset_update(actor=actor, source=source, legal_basis="consent")
     assert callbacks == []
+
+
+def test_revoking_a_source_refreshes_every_card_that_names_it(
+    bare, project, pipeline, django_capture_on_commit_callbacks
+):
+    source = bare.source_links.get().source
+    rejected = DatasetVersionFactory(
+        dataset__project=project, registered_by=pipeline.user, sources=[source], status="rejected"
+    )
+    for version in (bare, rejected):
+        card_refresh(version=version, trigger="registration")
+    admin = make_member(project, "admin", "card-admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        source_dataset_revoke(actor=Actor(user=admin.user, via="test"), source=source, reason="erasure #4")
+    for version in (bare, rejected):  # the rejected version is not flagged, but its card still changes
+        card = Card.objects.filter(version=version).order_by("-revision").first()
+        assert (card.revision, card.context["sources"][0]["revocation_reason"]) == (2, "erasure #4")
