@@ -48,3 +48,24 @@ def test_openapi_schema_is_valid_and_warning_free():
     assert result.returncode == 0, result.stderr
     assert "/api/v1/versions/:" in result.stdout
     assert "bearerAuth:" in result.stdout
+
+
+def test_django_setup_does_not_load_the_data_stack():
+    """Workers, exports and commands stay small: django.setup() loads no pandas, and even the URLconf (the
+    web process) loads no matplotlib, sdmetrics or scikit-learn until a request needs them."""
+    code = (
+        "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); "
+        "heavy = ('pandas', 'matplotlib', 'sdmetrics', 'sklearn'); django.setup(); "
+        "print(sorted(m for m in heavy if m in sys.modules)); import config.urls; "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    base = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**base, "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout.split("\n")[:2]) == (0, ["[]", "['pandas']"]), result.stderr
