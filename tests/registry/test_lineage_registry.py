@@ -199,16 +199,21 @@ def test_only_complete_runs_register(pipeline):
     assert DatasetVersion.objects.count() == 0
 
 
-@pytest.mark.django_db
-def test_revocation_impact_lists_consumers_known_from_lineage(project, pipeline, reviewer):
-    facets = {
-        "syntheticRegistry_generator": {"name": "gen", "dataset": "claims"},
+def registry_facets(dataset: str, fingerprint: str = "d" * 64) -> dict:
+    """The registry's facets on an output: generator and declared content (a 5-row, one-column table)."""
+    return {
+        "syntheticRegistry_generator": {"name": "gen", "dataset": dataset},
         "syntheticRegistry_content": {
-            "fingerprint": "d" * 64,
+            "fingerprint": fingerprint,
             "schema": [{"name": "a", "dtype": "int64"}],
             "rowCount": 5,
         },
     }
+
+
+@pytest.mark.django_db
+def test_revocation_impact_lists_consumers_known_from_lineage(project, pipeline, reviewer):
+    facets = registry_facets("claims")
     post(pipeline, run_event("airflow:gen", inputs=["pg:claims_real"], outputs=[("s3", "claims.parquet", facets)]))
     post(pipeline, run_event("mlflow:train_fraud_model", inputs=["s3:claims.parquet"]))
     version = DatasetVersion.objects.get()
@@ -466,26 +471,11 @@ def test_generator_names_longer_than_the_store_allows_are_422(pipeline):
 
 @pytest.mark.django_db
 def test_the_admin_diagram_draws_sources_run_version_and_what_is_downstream(pipeline):
-    def content(fingerprint):
-        return {"fingerprint": fingerprint, "schema": [{"name": "a", "dtype": "int64"}], "rowCount": 5}
-
-    generated = {"syntheticRegistry_generator": {"name": "gen", "dataset": "claims"}}
+    generated, derived = registry_facets("claims"), registry_facets("claims-small", "e" * 64)
+    post(pipeline, run_event("airflow:gen", inputs=["pg:claims_<real>"], outputs=[("s3", "claims.parquet", generated)]))
     post(
         pipeline,
-        run_event(
-            "airflow:gen",
-            inputs=["pg:claims_<real>"],
-            outputs=[("s3", "claims.parquet", {**generated, "syntheticRegistry_content": content("d" * 64)})],
-        ),
-    )
-    derived = {"syntheticRegistry_generator": {"name": "gen", "dataset": "claims-small"}}
-    post(
-        pipeline,
-        run_event(
-            "airflow:shrink",
-            inputs=["s3:claims.parquet"],
-            outputs=[("s3", "claims-small.parquet", {**derived, "syntheticRegistry_content": content("e" * 64)})],
-        ),
+        run_event("airflow:shrink", inputs=["s3:claims.parquet"], outputs=[("s3", "claims-small.parquet", derived)]),
     )
     post(pipeline, run_event("mlflow:train_fraud_model", inputs=["s3:claims.parquet"]))
     version = DatasetVersion.objects.get(dataset__name="claims")
@@ -515,14 +505,7 @@ def test_the_admin_diagram_draws_sources_run_version_and_what_is_downstream(pipe
 
 @pytest.mark.django_db
 def test_the_admin_diagram_leaves_out_other_projects_consumers_and_versions(pipeline, outsider, reviewer):
-    facets = {
-        "syntheticRegistry_generator": {"name": "gen", "dataset": "claims"},
-        "syntheticRegistry_content": {
-            "fingerprint": "d" * 64,
-            "schema": [{"name": "a", "dtype": "int64"}],
-            "rowCount": 5,
-        },
-    }
+    facets = registry_facets("claims")
     post(pipeline, run_event("airflow:gen", inputs=["pg:real"], outputs=[("s3", "claims.parquet", facets)]))
     post(outsider, run_event("secret:train_model", inputs=["s3:claims.parquet"]))
     version = DatasetVersion.objects.get()
