@@ -23,6 +23,7 @@ HEADLINE_METRICS: list[tuple[str, str, str]] = [
     ("privacy.disclosure_protection", "Disclosure protection (CAP)", "higher is better, 0 to 1"),
     ("pii.columns", "Columns with direct identifiers", "0 expected"),
     ("pii.replayed_values", "Identifier values replayed from real data", "0 expected"),
+    ("pii.free_text_columns", "Text columns with identifiers inside their values", "0 expected"),
     ("fairness.max_tvd", "Largest distribution gap of a sensitive attribute (TVD)", "lower is better"),
     ("fairness.max_slice_gap", "Largest quality gap of a slice", "lower is better"),
     ("fairness.flagged_slices", "Flagged slices", "missing, under-represented or distorted"),

@@ -10,6 +10,10 @@ flagged as a direct identifier when, in the real or the synthetic table,
 - the name says person name or street address (no format to check) and at least
   ``pii_share_threshold`` of the values look like one, with at least half of them distinct.
 
+Free text: in a text column that is not flagged, the sampled values are also searched for identifiers
+embedded in longer text (``pii_detectors.find_embedded``: e-mail, "+" phone, dashed SSN, card with
+Luhn, IBAN with mod-97); ``pii.free_text_columns`` counts the columns whose synthetic values embed any.
+
 Replay: for each flagged column, the number of distinct synthetic values (whole column, stripped text)
 that also occur in the real column. Examples are masked: only the last two letters/digits (and an
 e-mail's first letters and top-level domain) are shown.
@@ -24,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from registry.evaluation.config import EvaluationConfig, KindResult
-from registry.evaluation.pii_detectors import DETECTORS, NUMERIC_DETECTORS
+from registry.evaluation.pii_detectors import DETECTORS, NUMERIC_DETECTORS, find_embedded
 from registry.evaluation.prepare import PreparedData
 
 MAX_EXAMPLES = 3
@@ -97,12 +101,23 @@ def _scan(text: pd.Series, numeric: bool, hint: str | None, sample: int, seed: i
         shares[kind] = len(hits) / len(values) if values else 0.0
         examples[kind] = [mask(value, kind) for value in hits[:MAX_EXAMPLES]]
     best = max(shares, key=lambda kind: shares[kind]) if shares else None
+    embedded: dict[str, dict] = {}
+    if not numeric:
+        for value in values:
+            for kind, hits in find_embedded(value).items():
+                entry = embedded.setdefault(kind, {"values": 0, "examples": []})
+                entry["values"] += 1
+                if len(entry["examples"]) < MAX_EXAMPLES:
+                    entry["examples"].append(mask(hits[0], kind))
+        for entry in embedded.values():
+            entry["share"] = entry.pop("values") / len(values)
     return {
         "sampled": len(values),
         "distinct_share": len(set(values)) / len(values) if values else 0.0,
         "shares": shares,
         "best": best,
         "examples": examples,
+        "embedded": embedded,
     }
 
 
@@ -150,6 +165,7 @@ def evaluate_pii(data: PreparedData, config: EvaluationConfig) -> KindResult:
                 "match_share": scan["shares"].get(best, 0.0) if best else 0.0,
                 "hint_match_share": scan["shares"].get(hint) if hint else None,
                 "examples": scan["examples"].get(best, []) if best else [],
+                "embedded": scan["embedded"],
             }
         report["flagged"] = detector is not None
         report["detector"] = detector
@@ -158,13 +174,21 @@ def evaluate_pii(data: PreparedData, config: EvaluationConfig) -> KindResult:
             report["replayed_values"] = replayed
             report["synthetic_distinct_values"] = distinct
             replayed_total += replayed
-        signal = any(table["match_share"] > 0 for table in report["tables"].values())
+        synthetic_embedded = report["tables"].get("synthetic", {}).get("embedded") or {}
+        report["free_text_identifiers"] = sorted(synthetic_embedded) if detector is None else []
+        signal = any(table["match_share"] > 0 or table["embedded"] for table in report["tables"].values())
         if report["flagged"] or hint is not None or signal:
             columns.append(report)
     flagged = [report["column"] for report in columns if report["flagged"]]
-    metrics = {"pii.columns": len(flagged), "pii.replayed_values": replayed_total}
+    free_text = [report["column"] for report in columns if report["free_text_identifiers"]]
+    metrics = {
+        "pii.columns": len(flagged),
+        "pii.replayed_values": replayed_total,
+        "pii.free_text_columns": len(free_text),
+    }
     results = {
         "flagged_columns": flagged,
+        "free_text_columns": free_text,
         "columns": columns,
         "thresholds": {
             "share": config.pii_share_threshold,

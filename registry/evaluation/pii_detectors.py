@@ -6,6 +6,11 @@ e-mail address; phone number (E.164 with "+", North American, UK and French nati
 rules); Spanish DNI/NIE (mod-23 check letter); payment card (known network prefix, 13-19 digits, Luhn);
 IBAN (country length and ISO 7064 mod-97 = 1); IPv4/IPv6 (``ipaddress``). Digits-only detectors also run
 on integer columns (an SSN or card number stored as a number), see ``NUMERIC_DETECTORS``.
+
+``EMBEDDED_FINDERS`` look for identifiers inside free text (a note, a comment, an address line): only the
+kinds whose form is distinctive enough to search for without a column to say what it holds, each candidate
+checked as a whole value by its detector (e-mail; phone in E.164 with "+"; dashed US SSN; payment card
+with Luhn; IBAN with mod-97).
 """
 
 from __future__ import annotations
@@ -145,3 +150,21 @@ NUMERIC_DETECTORS: dict[str, Callable[[str], bool]] = {
     "phone": digits_as_phone,
     "payment_card": digits_as_card,
 }
+
+_EMBEDDED_PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
+    "email": (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"), is_email),
+    "phone": (re.compile(r"(?<![\w+])\+[1-9](?:[\s.\-]?\d){7,14}(?!\d)"), is_phone),
+    "us_ssn": (re.compile(r"(?<![\d\-])\d{3}-\d{2}-\d{4}(?![\d\-])"), is_us_ssn),
+    "payment_card": (re.compile(r"(?<![\d\-])\d(?:[\s\-]?\d){12,18}(?![\d\-])"), is_payment_card),
+    "iban": (re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])"), iban_valid),
+}
+
+
+def find_embedded(value: str) -> dict[str, list[str]]:
+    """The identifiers found inside a text, by kind (only kinds with at least one valid match)."""
+    found: dict[str, list[str]] = {}
+    for kind, (pattern, valid) in _EMBEDDED_PATTERNS.items():
+        hits = [match.group(0) for match in pattern.finditer(value) if valid(match.group(0))]
+        if hits:
+            found[kind] = hits
+    return found

@@ -147,6 +147,7 @@ def privacy_section(evidence: Evidence) -> dict[str, Any]:
             "pii": {
                 "flagged_columns": pii.get("flagged_columns", []),
                 "replayed_values": sum(c.get("replayed_values", 0) for c in pii.get("columns", []) if c.get("flagged")),
+                "free_text_columns": pii.get("free_text_columns", []),
             }
             if "flagged_columns" in pii
             else None,

@@ -26,6 +26,7 @@ ALL_KEYS = {
     "privacy.disclosure_protection",
     "pii.columns",
     "pii.replayed_values",
+    "pii.free_text_columns",
     "fairness.max_tvd",
     "fairness.max_slice_gap",
     "fairness.flagged_slices",

@@ -10,6 +10,7 @@ from registry.evaluation.engine import EvaluationConfig, run_evaluation
 from registry.evaluation.pii import mask, name_hint
 from registry.evaluation.pii_detectors import (
     NUMERIC_DETECTORS,
+    find_embedded,
     iban_valid,
     is_email,
     is_es_dni,
@@ -95,7 +96,7 @@ def test_adult_has_no_pii(adult, adult_schema):
     real = adult.sample(3000, random_state=51)
     synthetic = adult.sample(3000, random_state=52)
     result = run_evaluation(real, synthetic, columns=adult_schema, config=EvaluationConfig(kinds=("pii",)))
-    assert result["metrics"] == {"pii.columns": 0, "pii.replayed_values": 0}
+    assert result["metrics"] == {"pii.columns": 0, "pii.replayed_values": 0, "pii.free_text_columns": 0}
     assert result["results"]["pii"]["flagged_columns"] == []
 
 
@@ -131,3 +132,41 @@ def test_copied_email_column_is_flagged_and_replay_counted(schema_for):
     examples = columns["email"]["tables"]["synthetic"]["examples"]
     assert examples and all("***" in example for example in examples)
     assert not any(value in str(result) for value in real["email"])
+
+
+def test_identifiers_inside_free_text_are_found_and_checked():
+    text = "Call +44 20 7946 0958 or write to jane.doe@example.org; card 4111 1111 1111 1111, not 4111 1111 1111 1112"
+    assert find_embedded(text) == {
+        "email": ["jane.doe@example.org"],
+        "phone": ["+44 20 7946 0958"],
+        "payment_card": ["4111 1111 1111 1111"],
+    }
+    assert find_embedded("SSN 078-05-1120, IBAN GB82 WEST 1234 5698 7654 32.") == {
+        "us_ssn": ["078-05-1120"],
+        "iban": ["GB82 WEST 1234 5698 7654 32"],
+    }
+    # Order numbers, dates, local phone numbers and bad check digits are not identifiers.
+    assert (
+        find_embedded("order 12345678901234 on 2026-01-02, call 555-1234, SSN 000-12-3456, GB00WEST12345698765432")
+        == {}
+    )
+
+
+def test_a_notes_column_that_leaks_identifiers_is_reported(schema_for):
+    real = _people(200, seed=3)
+    synthetic = _people(200, seed=4)
+    for frame in (real, synthetic):
+        frame["notes"] = ["called back, all fine"] * len(frame)
+    synthetic.loc[:9, "notes"] = [f"customer asked to mail user{i}@example.org the invoice" for i in range(10)]
+    sdtypes = {"email": "id", "ssn": "numerical", "age": "numerical", "city": "categorical", "notes": "id"}
+    result = run_evaluation(real, synthetic, columns=schema_for(sdtypes, real), config=EvaluationConfig(kinds=("pii",)))
+    pii = result["results"]["pii"]
+    columns = {entry["column"]: entry for entry in pii["columns"]}
+    assert (result["metrics"]["pii.free_text_columns"], pii["free_text_columns"]) == (1, ["notes"])
+    notes = columns["notes"]
+    assert (notes["flagged"], notes["free_text_identifiers"]) == (False, ["email"])
+    embedded = notes["tables"]["synthetic"]["embedded"]["email"]
+    assert (embedded["share"], embedded["examples"]) == (0.05, ["u***@e***.org"] * 3)
+    assert notes["tables"]["reference"]["embedded"] == {}
+    # A column flagged as a whole (the email column) is not counted again as free text.
+    assert columns["email"]["free_text_identifiers"] == []

@@ -31,6 +31,7 @@ EXPECTED_METRICS = {
     "privacy.dcr_baseline_protection",
     "pii.columns",
     "pii.replayed_values",
+    "pii.free_text_columns",
     "fairness.max_tvd",
     "fairness.max_slice_gap",
     "fairness.flagged_slices",

@@ -139,6 +139,21 @@ def test_verified_and_reported_scores_are_shown_apart(project, pipeline):
     assert "<h3>Reported by the pipeline — not verified by the registry</h3>" in html
 
 
+def test_the_privacy_section_names_text_columns_with_identifiers_inside(project, pipeline):
+    version = make_version(project, pipeline.user, metrics={"pii.columns": 0, "pii.free_text_columns": 1})
+    Evaluation.objects.filter(version=version).update(
+        results={"pii": {"flagged_columns": [], "free_text_columns": ["notes"], "columns": []}}
+    )
+    card = card_refresh(version=version).card
+    markdown = render_markdown(card)
+    assert (
+        "- Columns flagged as direct identifiers: none.\n- Text columns with identifiers inside their values: notes."
+        in markdown
+    )
+    assert "| Text columns with identifiers inside their values `pii.free_text_columns` | 1 | 0 expected |" in markdown
+    assert "<li>Text columns with identifiers inside their values: notes.</li>" in render_html(card)
+
+
 def test_html_and_markdown_escape_user_text(project, pipeline):
     version = DatasetVersionFactory(
         dataset__project=project,
