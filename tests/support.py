@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from rest_framework.test import APIClient
 
 from governance.context import Actor
@@ -48,6 +49,15 @@ def make_member(project: Project, role: str, username: str | None = None, bind_t
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return Member(user=user, project=project, role=role, token=raw, client=client)
+
+
+def staff_client(member: Member) -> Client:
+    """A browser session in the admin for this member (made staff: the admin needs it, roles do the rest)."""
+    member.user.is_staff = True
+    member.user.save()
+    client = Client()
+    client.force_login(member.user)
+    return client
 
 
 def registration_form(project: str = "acme", **overrides) -> dict:

@@ -1,11 +1,10 @@
 """Project admins manage members and policies in the admin, through the audited services."""
 
 import pytest
-from django.test import Client
 
 from governance.models import AuditEvent, Membership, Policy
 from tests.factories import UserFactory
-from tests.support import make_member
+from tests.support import make_member, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -13,11 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_member(project):
     member = make_member(project, "admin", "proj-admin")
-    member.user.is_staff = True
-    member.user.save()
-    client = Client()
-    client.force_login(member.user)
-    member.browser = client
+    member.browser = staff_client(member)
     return member
 
 
@@ -62,11 +57,7 @@ def test_project_admin_cannot_grant_roles_in_another_project(other_project, admi
 
 
 def test_reviewer_cannot_manage_members(project, reviewer):
-    reviewer.user.is_staff = True
-    reviewer.user.save()
-    client = Client()
-    client.force_login(reviewer.user)
-    assert client.get("/admin/governance/membership/add/").status_code == 403
+    assert staff_client(reviewer).get("/admin/governance/membership/add/").status_code == 403
 
 
 def test_project_admin_creates_and_versions_a_policy_in_the_admin(project, admin_member):

@@ -1,14 +1,13 @@
 """Revoking a version or a source flags everything downstream, over a three-level lineage, once."""
 
 import pytest
-from django.test import Client
 
 from governance.audit import verify_chain
 from governance.models import AuditEvent, ImpactFlag
 from registry.models import Evaluation, SourceDataset, VersionSource
 from tests.factories import DatasetFactory, DatasetVersionFactory, SourceDatasetFactory
 from tests.governance.test_workflow import PASSING, decide, make_version
-from tests.support import make_member
+from tests.support import make_member, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -381,16 +380,8 @@ def test_only_reviewers_and_admins_revoke_sources(project, team, lineage):
     assert SourceDataset.objects.get(pk=lineage["real"].pk).revoked_at is None
 
 
-def _staff_client(member):
-    member.user.is_staff = True
-    member.user.save()
-    client = Client()
-    client.force_login(member.user)
-    return client
-
-
 def test_a_project_admin_revokes_a_source_in_the_admin_and_sees_the_impact(project, team, lineage):
-    client = _staff_client(team["admin"])
+    client = staff_client(team["admin"])
     page = f"/admin/registry/sourcedataset/{lineage['real'].pk}/change/"
     assert 'id="id_reason"' in client.get(page).content.decode()
     response = client.post(
@@ -409,7 +400,7 @@ def test_a_project_admin_revokes_a_source_in_the_admin_and_sees_the_impact(proje
 
 
 def test_the_admin_revoke_form_is_refused_to_a_pipeline(project, team, lineage):
-    client = _staff_client(team["pipeline"])
+    client = staff_client(team["pipeline"])
     page = f"/admin/registry/sourcedataset/{lineage['real'].pk}/change/"
     assert 'id="id_reason"' not in client.get(page).content.decode()
     response = client.post(f"/admin/registry/sourcedataset/{lineage['real'].pk}/revoke/", {"reason": "x"}, follow=True)
@@ -431,7 +422,7 @@ def test_the_admin_counts_only_flagged_versions_and_hides_other_projects(project
     theirs = DatasetVersionFactory(
         dataset__project=other_project, dataset__name="theirs", status="approved", sources=[theirs_source]
     )
-    client = _staff_client(team["admin"])
+    client = staff_client(team["admin"])
     response = client.post(
         f"/admin/registry/sourcedataset/{lineage['real'].pk}/revoke/", {"reason": "GDPR erasure #10"}, follow=True
     )

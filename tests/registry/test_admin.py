@@ -6,16 +6,9 @@ from django.test import Client
 from governance.context import Actor
 from governance.services import project_ensure
 from tests.factories import DatasetVersionFactory, SourceDatasetFactory
+from tests.support import staff_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _staff_client(member) -> Client:
-    member.user.is_staff = True
-    member.user.save()
-    client = Client()
-    client.force_login(member.user)
-    return client
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def versions(project, other_project):
 
 def test_reviewer_sees_only_their_projects_versions(reviewer, versions):
     mine, theirs = versions
-    client = _staff_client(reviewer)
+    client = staff_client(reviewer)
     page = client.get("/admin/registry/datasetversion/")
     assert page.status_code == 200
     assert str(mine.dataset) in page.content.decode()
@@ -46,7 +39,7 @@ def test_reviewer_sees_only_their_projects_versions(reviewer, versions):
 
 def test_version_page_shows_provenance_and_is_read_only(reviewer, versions):
     mine, _ = versions
-    client = _staff_client(reviewer)
+    client = staff_client(reviewer)
     page = client.get(f"/admin/registry/datasetversion/{mine.pk}/change/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -64,11 +57,11 @@ def test_version_page_shows_provenance_and_is_read_only(reviewer, versions):
 
 def test_audit_trail_is_visible_to_auditors_but_not_reviewers(project, reviewer, auditor):
     project_ensure(actor=Actor.system("test"), slug="acme")  # exists: no event
-    client = _staff_client(auditor)
+    client = staff_client(auditor)
     page = client.get("/admin/governance/auditevent/")
     assert page.status_code == 200
     assert "token.issued" in page.content.decode()
-    assert _staff_client(reviewer).get("/admin/governance/auditevent/").status_code == 403
+    assert staff_client(reviewer).get("/admin/governance/auditevent/").status_code == 403
 
 
 def test_audit_events_cannot_be_added_changed_or_deleted_even_by_superusers(admin_client, pipeline):
@@ -89,13 +82,13 @@ def test_member_without_staff_flag_cannot_enter_the_admin(pipeline):
 
 
 def test_admin_index_lists_registry_models_for_a_member(auditor):
-    html = _staff_client(auditor).get("/admin/").content.decode()
+    html = staff_client(auditor).get("/admin/").content.decode()
     for label in ("Dataset versions", "Datasets", "Source datasets", "Generators", "Audit events"):
         assert label in html
 
 
 def test_member_of_the_other_project_sees_only_that_project(outsider, versions):
-    html = _staff_client(outsider).get("/admin/registry/datasetversion/").content.decode()
+    html = staff_client(outsider).get("/admin/registry/datasetversion/").content.decode()
     assert "1 dataset version" in html
     assert "other/secret-ds" in html
     assert "acme/adult" not in html

@@ -8,7 +8,6 @@ from xml.etree import ElementTree
 import attr
 import pandas as pd
 import pytest
-from django.test import Client
 from django.utils import timezone
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -22,7 +21,7 @@ from tests.factories import ProjectFactory
 from tests.governance.test_workflow import decide
 from tests.registry.test_api_evaluations import _csv, _evaluate
 from tests.registry.test_lineage import post, run_event
-from tests.support import make_member, registration_form, upload
+from tests.support import make_member, registration_form, staff_client, upload
 
 
 @attr.define
@@ -511,10 +510,6 @@ def test_the_admin_diagram_leaves_out_other_projects_consumers_and_versions(pipe
     version = DatasetVersion.objects.get()
     assert "secret:train_model" in version_diagram(version, readable={version.dataset.project_id, outsider.project.pk})
     assert "secret:train_model" not in version_diagram(version, readable={version.dataset.project_id})
-    reviewer.user.is_staff = True
-    reviewer.user.save()
-    client = Client()
-    client.force_login(reviewer.user)
-    page = client.get(f"/admin/registry/datasetversion/{version.pk}/change/").content.decode()
+    page = staff_client(reviewer).get(f"/admin/registry/datasetversion/{version.pk}/change/").content.decode()
     assert "airflow:gen" in page
     assert "secret:train_model" not in page

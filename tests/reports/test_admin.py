@@ -6,21 +6,13 @@ import zipfile
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import Client
 
 from reports.models import Card, Export
 from reports.services.cards import card_refresh
 from tests.factories import DatasetVersionFactory
+from tests.support import staff_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _staff(member) -> Client:
-    member.user.is_staff = True
-    member.user.save()
-    client = Client()
-    client.force_login(member.user)
-    return client
 
 
 @pytest.fixture
@@ -40,28 +32,28 @@ def test_version_page_snippet_links_every_format(version):
 
 @pytest.mark.parametrize(("fmt", "disposition"), [("html", "inline"), ("md", "attachment"), ("json", "attachment")])
 def test_members_download_cards_from_the_admin(team, version, fmt, disposition):
-    response = _staff(team["reviewer"]).get(f"/admin/reports/card/version/{version.pk}/{fmt}/")
+    response = staff_client(team["reviewer"]).get(f"/admin/reports/card/version/{version.pk}/{fmt}/")
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'{disposition}; filename="adult-v2-card-r1.{fmt}"'
     assert Card.objects.get().trigger == "on_demand"
 
 
 def test_other_projects_staff_cannot_download_a_card(team, version):
-    response = _staff(team["outsider"]).get(f"/admin/reports/card/version/{version.pk}/md/")
+    response = staff_client(team["outsider"]).get(f"/admin/reports/card/version/{version.pk}/md/")
     assert response.status_code == 403
     assert Card.objects.count() == 0
 
 
 def test_card_list_shows_revisions_with_links_and_the_hash_of_each_format(team, version):
     card = card_refresh(version=version).card
-    page = _staff(team["pipeline"]).get("/admin/reports/card/").content.decode()
+    page = staff_client(team["pipeline"]).get("/admin/reports/card/").content.decode()
     for file in card.files.all():
         link = f'href="/admin/reports/card/version/{version.pk}/{file.format}/?revision=1"'
         assert f'<a {link}>{file.format}</a> <code title="{file.sha256}">{file.sha256[:12]}…</code>' in page
 
 
 def test_an_auditor_requests_and_downloads_an_export_in_the_admin(team, version, django_capture_on_commit_callbacks):
-    client = _staff(team["auditor"])
+    client = staff_client(team["auditor"])
     assert client.get("/admin/reports/export/add/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -81,13 +73,13 @@ def test_an_auditor_requests_and_downloads_an_export_in_the_admin(team, version,
 
 @pytest.mark.parametrize("role", ["pipeline", "reviewer", "admin"])
 def test_non_auditors_get_no_export_admin(team, role):
-    client = _staff(team[role])
+    client = staff_client(team[role])
     assert client.get("/admin/reports/export/").status_code == 403
     assert client.get("/admin/reports/export/add/").status_code == 403
 
 
 def test_the_export_form_preselects_a_single_project_and_lists_inclusive_days(team, version):
-    client = _staff(team["auditor"])
+    client = staff_client(team["auditor"])
     form = client.get("/admin/reports/export/add/").context["form"]
     assert form.fields["project"].initial == team["auditor"].project.pk
     client.post(
