@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from registry.lineage import emit
 from registry.models import SourceDataset
+from registry.services.catalog import source_dataset_cards_refresh
 
 from .audit import audited_atomic, record_event
 from .context import Actor
@@ -50,9 +51,6 @@ def source_dataset_revoke(*, actor: Actor, source: SourceDataset, reason: str) -
         flagged = flag_downstream(
             actor=actor, impact=impact, reason=f"source {source} was revoked: {reason}", cause_source=source
         )
-        # Every card naming this source shows the revocation, flagged or not (after commit). Imported here:
-        # registry.services loads pandas, which processes that only revoke should not pay for.
-        from registry.services.catalog import source_dataset_cards_refresh
-
+        # Every card naming this source shows the revocation, flagged or not (after commit).
         source_dataset_cards_refresh(source=source)
     return RevocationOutcome(source=source, impact=impact, flagged=flagged)

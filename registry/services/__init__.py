@@ -1,17 +1,5 @@
-"""Registry write services: the only code that changes registry records."""
+"""Registry write services: the only code that changes registry records.
 
-from .registration import (
-    GeneratorSpec,
-    RegistrationResult,
-    SourceSpec,
-    dataset_version_register,
-    find_registered_duplicate,
-)
-
-__all__ = [
-    "GeneratorSpec",
-    "RegistrationResult",
-    "SourceSpec",
-    "dataset_version_register",
-    "find_registered_duplicate",
-]
+Import the submodule you need (`registry.services.registration`, `.catalog`, `.job_support`, ...): the
+package itself imports nothing, so light modules do not pull in the data stack (pandas) with them.
+"""
