@@ -6,7 +6,6 @@ re-queued by `reap_stale_exports`, and the third claim of the same job fails it 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,13 +27,14 @@ from governance.permissions import require_capability
 from governance.roles import Capability
 from registry.models import DatasetVersion
 from registry.models.jobs import JobState
+from registry.services.job_support import MAX_ATTEMPTS, actor_for
+from registry.storage import discard
 
 from ..exports.build import build_export
 from ..exports.files import manifest_bytes, sha256_file
 from ..models import Export, ExportFormat
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 EXPORTS_DIR = "exports"
 
 
@@ -118,11 +117,6 @@ def _claim(export_id: str) -> Export | None:
     return Export.objects.select_related("project", "requested_by").get(pk=export.pk)
 
 
-def _actor_for(export: Export) -> Actor:
-    user = get_user_model().objects.get(pk=export.requested_by_id)
-    return Actor(user=user, via=f"{export.requested_via} (worker)"[:64], request_id=export.request_id)
-
-
 def _progress(export_id):
     def report(percent: int, step: str) -> None:
         Export.objects.filter(pk=export_id, state=JobState.RUNNING).update(
@@ -173,13 +167,8 @@ def _finish(export: Export, actor: Actor, *, manifest: dict[str, Any] | None, er
 
 def export_fail(export: Export, error: dict, actor: Actor | None = None) -> None:
     """End a running export as failed with a readable reason, and drop its partial file."""
-    _discard(export_path(f"{EXPORTS_DIR}/{export.pk}.zip.part"))
-    _finish(export, actor or _actor_for(export), manifest=None, error=error)
-
-
-def _discard(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    discard(export_path(f"{EXPORTS_DIR}/{export.pk}.zip.part"))
+    _finish(export, actor or actor_for(export), manifest=None, error=error)
 
 
 def export_run(*, export_id: str) -> Export | None:
@@ -187,7 +176,7 @@ def export_run(*, export_id: str) -> Export | None:
     export = _claim(export_id)
     if export is None:
         return None
-    actor = _actor_for(export)
+    actor = actor_for(export)
     if export.attempts > MAX_ATTEMPTS:
         export_fail(export, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor)
         return Export.objects.get(pk=export.pk)
