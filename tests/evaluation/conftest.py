@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from registry.evaluation.io import read_table
 from registry.evaluation.metadata import table_schema
-
-REPO = Path(__file__).resolve().parents[2]
-ADULT_CANDIDATES = (
-    REPO / "data" / "demo" / "adult.csv.gz",
-    REPO.parent / "shared" / "data" / "adult" / "adult.csv.gz",
-)
+from tests.support import ADULT
 
 
 @pytest.fixture(scope="session")
 def adult() -> pd.DataFrame:
-    """UCI Adult, 32,561 rows, read the way the registry reads uploads."""
-    for path in ADULT_CANDIDATES:
-        if path.exists():
-            return read_table(path, "csv.gz")
-    pytest.skip(f"Adult data not found in {', '.join(map(str, ADULT_CANDIDATES))}")
+    """UCI Adult, 32,561 rows (shipped in data/demo), read the way the registry reads uploads."""
+    return read_table(ADULT, "csv.gz")
 
 
 @pytest.fixture(scope="session")
