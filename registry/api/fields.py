@@ -18,7 +18,7 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
-class _NonFiniteNumber(ValueError):
+class NonFiniteNumber(ValueError):
     """NaN or ±Infinity: Python's json accepts them, JSON and the database do not."""
 
     def __init__(self, constant: str):
@@ -26,8 +26,9 @@ class _NonFiniteNumber(ValueError):
         self.constant = constant
 
 
-def _refuse_constant(constant: str):
-    raise _NonFiniteNumber(constant)
+def refuse_constant(constant: str):
+    """`parse_constant` for json.loads: refuse NaN and ±Infinity instead of decoding them."""
+    raise NonFiniteNumber(constant)
 
 
 def decode_json_fields(data, names):
@@ -42,11 +43,11 @@ def decode_json_fields(data, names):
         value = values[-1] if values else None
         if key in names and isinstance(value, str):
             try:
-                value = json.loads(value, parse_constant=_refuse_constant)
+                value = json.loads(value, parse_constant=refuse_constant)
             except json.JSONDecodeError as exc:
                 errors[key] = [f"Invalid JSON: {exc.msg} at position {exc.pos}."]
                 continue
-            except _NonFiniteNumber as exc:
+            except NonFiniteNumber as exc:
                 errors[key] = [f"Invalid JSON: {exc.constant} is not a number JSON allows."]
                 continue
             if contains_nul(value):

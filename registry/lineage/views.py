@@ -23,6 +23,7 @@ from governance.models import Project
 from governance.roles import Capability
 from governance.selectors import project_ids_with
 
+from ..api.fields import NonFiniteNumber, refuse_constant
 from ..api.parsers import NUL_MESSAGE, contains_nul
 from .columns import column_lineage
 from .facets import SCHEMAS
@@ -43,10 +44,6 @@ class RawBodyParser(BaseParser):
         return stream.read() if stream is not None else b""
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"the body is not valid JSON: {name} is not a JSON number")
-
-
 def _body_json(request):
     raw = request.body
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
@@ -58,11 +55,11 @@ def _body_json(request):
         except zlib.error as exc:
             raise ParseError(f"the body is not valid gzip: {exc}") from exc
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"the body is not valid JSON: {exc}") from exc
-    except ValueError as exc:
-        raise ParseError(str(exc)) from exc
+    except NonFiniteNumber as exc:
+        raise ParseError(f"the body is not valid JSON: {exc.constant} is not a JSON number") from exc
     if contains_nul(data):
         raise ParseError(NUL_MESSAGE)
     return data
