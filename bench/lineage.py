@@ -217,14 +217,25 @@ def _ingest_batches(url: str, token: str, events, size: int, threads: int) -> fl
     return time.perf_counter() - started
 
 
-def _ingested_graph(nodes: int, seed: int, cross: float) -> tuple[list[str], dt.datetime]:
+PIPELINE_LENGTH = 50  # jobs per pipeline in the query graph
+GRAPH_START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the first round of runs; the second is a day later
+GRAPH_AS_OF = GRAPH_START + dt.timedelta(hours=12)  # between the two rounds
+
+
+def _graph_layout(nodes: int) -> tuple[int, list[str]]:
+    """How many pipelines the query graph of ~`nodes` nodes has, and its dataset node ids."""
+    pipelines = max(1, nodes // (2 * PIPELINE_LENGTH + 1))
+    return pipelines, [f"dataset:big:p{p}.d{i}" for p in range(pipelines) for i in range(PIPELINE_LENGTH + 1)]
+
+
+def _ingested_graph(nodes: int, seed: int, cross: float) -> list[str]:
     """~`nodes` nodes built through the registry's own ingest (runs, inputs/outputs, versions, facets).
 
     Pipelines of 50 jobs, each job reading its predecessor's output and one a few steps back and
     writing the next dataset; with probability `cross` a job also reads a dataset of another pipeline,
     so the pipelines form one connected graph, as shared tables make them in practice. Every job runs
-    twice (the second run a day later, with a new output version). Returns the dataset node ids and a
-    time between the two rounds, for `asOf` queries.
+    twice (the second run a day later, with a new output version). Returns the dataset node ids;
+    GRAPH_AS_OF lies between the two rounds, for `asOf` queries.
     """
     from governance.context import Actor
     from governance.models import Project
@@ -232,12 +243,11 @@ def _ingested_graph(nodes: int, seed: int, cross: float) -> tuple[list[str], dt.
     from registry.lineage.validation import parse_event
 
     rng = random.Random(seed)
-    length = 50
-    pipelines = max(1, nodes // (2 * length + 1))
+    length = PIPELINE_LENGTH
+    pipelines, datasets = _graph_layout(nodes)
     project = Project.objects.get(slug="bench")
     actor = Actor.system("bench")
     schema = {"fields": [{"name": f"c{i}", "type": "INT"} for i in range(8)]}
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     reads = {}
     for p in range(pipelines):
         for i in range(length):
@@ -268,7 +278,7 @@ def _ingested_graph(nodes: int, seed: int, cross: float) -> tuple[list[str], dt.
     for round_ in (1, 2):
         for p in range(pipelines):
             for i in range(length):
-                when = start + dt.timedelta(days=round_ - 1, seconds=p * length + i)
+                when = GRAPH_START + dt.timedelta(days=round_ - 1, seconds=p * length + i)
                 batch.append(parse_event(event(p, i, "COMPLETE", when, round_)))
                 if len(batch) == 500:
                     ingest_events(actor=actor, project=project, events=batch)
@@ -279,16 +289,7 @@ def _ingested_graph(nodes: int, seed: int, cross: float) -> tuple[list[str], dt.
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    datasets = [f"dataset:big:p{p}.d{i}" for p in range(pipelines) for i in range(length + 1)]
-    return datasets, start + dt.timedelta(hours=12)
-
-
-def _graph_ids(nodes: int) -> tuple[list[str], dt.datetime]:
-    """The dataset ids and asOf time of the graph `_ingested_graph(nodes, …)` built."""
-    length = 50
-    pipelines = max(1, nodes // (2 * length + 1))
-    datasets = [f"dataset:big:p{p}.d{i}" for p in range(pipelines) for i in range(length + 1)]
-    return datasets, dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    return datasets
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -350,10 +351,11 @@ def main() -> None:
 
         started = time.perf_counter()
         if args.queries_only and LineageNode.objects.filter(namespace="big").exists():
-            dataset_ids, mid = _graph_ids(args.nodes)
+            dataset_ids = _graph_layout(args.nodes)[1]
         else:
             _clear_lineage()
-            dataset_ids, mid = _ingested_graph(args.nodes, seed=7, cross=args.cross)
+            dataset_ids = _ingested_graph(args.nodes, seed=7, cross=args.cross)
+        mid = GRAPH_AS_OF
         total = LineageNode.objects.count()
         print(f"  built a {total:,}-node graph through ingest in {time.perf_counter() - started:.1f} s")
         rng = random.Random(11)

@@ -77,6 +77,8 @@ class GraphWriter:
         self.new_versions: list[tuple[NodeKey, str]] = []
         self.dirty_versions: set[tuple[NodeKey, str]] = set()
         self.io: dict[tuple[uuid.UUID, NodeKey, str], tuple[tuple[NodeKey, str] | None, dt.datetime]] = {}
+        # When each run input/output row was first named (stored rows of older runs, then this batch's).
+        self.io_seen: dict[tuple[uuid.UUID, NodeKey, str], dt.datetime] = {}
         self.columns: dict[tuple, dict] = {}
         self.columns_replaced: set[NodeKey] = set()  # datasets whose columnLineage facet was (re)sent
         self.static_edges: dict[NodeKey, tuple[list[NodeKey], list[NodeKey]]] = {}
@@ -136,7 +138,6 @@ class GraphWriter:
 
     def _fetch_io(self) -> None:
         """When runs that existed before this batch first named each of their inputs and outputs."""
-        self.io_seen: dict[tuple[uuid.UUID, NodeKey, str], dt.datetime] = {}
         known = {run.pk: run.run_id for run in self.runs.values()}
         if not known:
             return
