@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development defaults; production sets DEBUG=false and SECRET_KEY (see README).
 export DEBUG ?= true
 
-.PHONY: run test install migrate demo serve worker beat lint format check-deploy bench bench-lineage clean
+.PHONY: run test install migrate demo serve worker lint format check-deploy bench bench-lineage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,11 @@ run: demo serve
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO
-
-beat: install
-	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 lint: install
 	$(BIN)/ruff check .

@@ -34,12 +34,12 @@ from sdmetrics.reports import DiagnosticReport, QualityReport
 from sdmetrics.single_table import DCRBaselineProtection, DisclosureProtection, NewRowSynthesis
 
 from registry.evaluation.engine import EvaluationConfig, run_evaluation
-from registry.evaluation.io import read_table
-from registry.evaluation.metadata import table_schema
 from registry.evaluation.privacy.copies import column_codes, exact_copies, new_row_synthesis
 from registry.evaluation.privacy.dcr_scores import baseline_score, random_baseline_table
 from registry.evaluation.privacy.disclosure import disclosure_protection
 from registry.evaluation.privacy.distance import distance_to_closest_record
+from registry.tables.reading import read_table
+from registry.tables.schema import table_schema
 
 REPO = Path(__file__).resolve().parents[1]
 ADULT_PATHS = (REPO / "data" / "demo" / "adult.csv.gz", REPO.parent / "shared" / "data" / "adult" / "adult.csv.gz")
@@ -171,11 +171,11 @@ def _engine(config: EvaluationConfig):
     def job(real, synthetic):
         started = time.perf_counter()
         result = run_evaluation(real, synthetic, columns=table_schema(real), config=config)
-        elapsed, metrics = time.perf_counter() - started, result["metrics"]
-        parts = [f"{kind} {seconds:.1f}" for kind, seconds in result["durations"].items()]
+        elapsed, metrics = time.perf_counter() - started, result.metrics
+        parts = [f"{kind} {seconds:.1f}" for kind, seconds in result.durations.items()]
         if "privacy.exact_copies" in metrics:
             parts.append(f"exact copies {metrics['privacy.exact_copies']}")
-        if "dcr_synthetic_sample" in str(result["results"].get("privacy", {}).get("dcr", {}).get("skipped")):
+        if "dcr_synthetic_sample" in str(result.results.get("privacy", {}).get("dcr", {}).get("skipped")):
             parts.append("DCR skipped: above dcr_max_pairs")
         return elapsed, metrics["quality.overall"], "; ".join(parts)
 

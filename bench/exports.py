@@ -68,8 +68,9 @@ def seed(versions: int, events: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from governance.audit import GENESIS_HASH, canonical_json
-    from governance.models import AuditHead, Decision, Membership, PolicyCheck, Project
+    from core.audit import GENESIS_HASH, canonical_json
+    from core.models import AuditHead, Membership, Project
+    from governance.models import Decision, PolicyCheck
     from governance.policies import applicable_policies, policy_snapshot
     from governance.policy_engine import check
     from registry.models import Dataset, DatasetVersion, Evaluation, Generator
@@ -211,7 +212,7 @@ def export(fmt: str) -> dict:
     _django()
     from django.contrib.auth import get_user_model
 
-    from governance.models import Project
+    from core.models import Project
     from reports.models import Export
     from reports.services.exports import export_path, export_run
 

@@ -41,8 +41,8 @@ def _setup():
 
 
 def _token() -> str:
-    from governance.context import Actor
-    from governance.services import api_token_issue, membership_grant, project_ensure, user_ensure
+    from core.context import Actor
+    from core.services import api_token_issue, membership_grant, project_ensure, user_ensure
 
     actor = Actor.system("bench")
     user = user_ensure(actor=actor, username="bench-pipeline")
@@ -237,8 +237,8 @@ def _ingested_graph(nodes: int, seed: int, cross: float) -> list[str]:
     twice (the second run a day later, with a new output version). Returns the dataset node ids;
     GRAPH_AS_OF lies between the two rounds, for `asOf` queries.
     """
-    from governance.context import Actor
-    from governance.models import Project
+    from core.context import Actor
+    from core.models import Project
     from registry.lineage.ingest import ingest_events
     from registry.lineage.validation import parse_event
 
@@ -345,7 +345,7 @@ def main() -> None:
 
         import requests
 
-        from governance.models import Project
+        from core.models import Project
         from registry.lineage.graph import lineage_graph
         from registry.models import LineageNode
 

@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("registry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every worker reaps jobs left by lost workers and hands queued jobs to the broker (core.jobs.worker).
+app.steps["worker"].add("core.jobs.worker:MaintenanceStep")

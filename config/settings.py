@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Bottom up; each app imports only the ones above it in this list (checked by import-linter in make test).
+    "core",
     "governance",
     "registry",
     "reports",
@@ -91,7 +93,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Production serves the admin's static files itself; runserver does it in development.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
-    "governance.middleware.RequestContextMiddleware",
+    "core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -172,10 +174,15 @@ REGISTRY_INLINE_INSPECT_MAX_BYTES = env_int("REGISTRY_INLINE_INSPECT_MAX_BYTES",
 # Real reference data sent for an evaluation is deleted after the run (only its fingerprint is kept)
 # unless this is on.
 REGISTRY_KEEP_REFERENCE_DATA = env_bool("REGISTRY_KEEP_REFERENCE_DATA", False)
-# A running job whose worker has not reported for this long is re-queued (or failed after 3 attempts).
-REGISTRY_JOB_STALE_SECONDS = env_int("REGISTRY_JOB_STALE_SECONDS", 300)
-# A job still queued this long (message lost, or no worker on the queue) is published again, and failed
-# after 3 times: a queued evaluation blocks new ones of its version.
+# Jobs (core.jobs): a running job beats its heart this often; one silent for REGISTRY_JOB_STALE_SECONDS (or
+# whose process on this host is gone) is taken back and run again, and failed after REGISTRY_JOB_MAX_ATTEMPTS.
+REGISTRY_JOB_HEARTBEAT_SECONDS = env_int("REGISTRY_JOB_HEARTBEAT_SECONDS", 10)
+REGISTRY_JOB_STALE_SECONDS = env_int("REGISTRY_JOB_STALE_SECONDS", 60)
+REGISTRY_JOB_MAX_ATTEMPTS = env_int("REGISTRY_JOB_MAX_ATTEMPTS", 3)
+# Every worker runs the reaper this often (and at start): no celery beat is needed.
+REGISTRY_JOB_REAP_SECONDS = env_int("REGISTRY_JOB_REAP_SECONDS", 15)
+# A job handed to the broker but still queued this long (message lost, or no worker on the queue) is handed
+# over again, and failed after REGISTRY_JOB_MAX_ATTEMPTS hand-offs while no worker is busy.
 REGISTRY_JOB_QUEUED_STALE_SECONDS = env_int("REGISTRY_JOB_QUEUED_STALE_SECONDS", 600)
 # The registry's public base URL: custom facets' _schemaURL and links in emitted events point here.
 REGISTRY_PUBLIC_URL = env_str("REGISTRY_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -193,12 +200,12 @@ FILE_UPLOAD_TEMP_DIR = None
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "governance.authentication.BearerTokenAuthentication",
+        "core.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "registry.api.parsers.StrictJSONParser",
+        "core.api.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -206,13 +213,13 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -228,7 +235,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "TableFormatEnum": "registry.evaluation.io.FORMATS",
+        "TableFormatEnum": "registry.tables.formats.FORMATS",
         "EvaluationOriginEnum": "registry.models.evaluations.EvaluationOrigin",
         "VersionStatusEnum": "registry.models.versions.VersionStatus",
     },
@@ -251,12 +258,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task that takes longer than the visibility timeout would be delivered twice on Redis.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3 * 3600)
-# `celery -A config beat` runs the reaper; workers also run it when they start.
-CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "registry.tasks.reap_stale_jobs_task", "schedule": 120.0},
-    "send-lineage-outbox": {"task": "registry.tasks.send_lineage_outbox", "schedule": 60.0},
-    "reap-stale-exports": {"task": "reports.tasks.reap_stale_exports_task", "schedule": 120.0},
-}
+# A broker that is down must not hold a request for long: the job is in the database (outbox) and the
+# reaper hands it over later, so a publish gives up after about a second.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 # --- Security (checked by `manage.py check --deploy`) ---------------------------------------
 SESSION_COOKIE_HTTPONLY = True

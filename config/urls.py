@@ -7,7 +7,18 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.api import urls as core_api
+from core.api.routers import ApiRouter
+from governance.api import urls as governance_api
+from registry.api import urls as registry_api
 from registry.lineage.views import facet_schema
+from reports.api import urls as reports_api
+
+# One router for API v1, bottom layer first; each app serves the resources it owns.
+API_APPS = (core_api, registry_api, governance_api, reports_api)
+api_router = ApiRouter()
+for app_api in API_APPS:
+    api_router.add(routes=app_api.ROUTES, links=app_api.LINKS)
 
 
 @require_GET
@@ -29,9 +40,8 @@ admin.site.index_title = "Registry administration"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("governance.api.urls")),
-    path("api/v1/", include("reports.api.urls")),
-    path("api/v1/", include("registry.api.urls")),
+    *[path("api/v1/", include(app_api.urlpatterns)) for app_api in API_APPS],
+    path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("openlineage/facets/<str:version>/<str:title>.json", facet_schema, name="openlineage-facet-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

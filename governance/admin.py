@@ -1,167 +1,32 @@
-"""Admin for projects, memberships, tokens and the (read-only) audit trail."""
+"""Admin for policies and the review queue, and the review and revocation actions on registry records.
 
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+The version and source pages are the registry's admin pages (registry.admin) extended with the workflow's
+actions: this module registers them again with those actions, so the admin and the API call the same services.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .admin_base import ProjectScopedAdmin, badge
-from .context import Actor
-from .errors import DomainError
-from .models import ApiToken, AuditEvent, Membership, Policy, PolicyRule, Project, ReviewQueueItem
+from core.admin_base import ProjectScopedAdmin, badge
+from core.context import Actor
+from core.errors import DomainError
+from core.models import Project
+from core.roles import Capability
+from core.selectors import has_capability, project_ids_with
+from registry.admin import DatasetVersionAdmin, SourceDatasetAdmin
+from registry.models import DatasetVersion, SourceDataset, VersionStatus
+
+from .impact import visible_impact
+from .models import ImpactFlag, Policy, PolicyRule, ReviewQueueItem
 from .policies import policy_save
 from .policy_engine import describe
-from .review import with_review_summary
-from .roles import Capability
-from .selectors import has_capability, project_ids_with
-from .services import PROJECT_EDITABLE, api_token_revoke, membership_grant, membership_revoke, project_update
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    fields = ["user", "role", "created_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Project)
-class ProjectAdmin(ProjectScopedAdmin):
-    """Members see their projects; project admins change the name, description and approvals required."""
-
-    project_field = "pk"
-    list_display = ["slug", "name", "required_approvals", "created_at"]
-    search_fields = ["slug", "name"]
-    fields = ["slug", "name", "description", "required_approvals", "created_at"]
-    readonly_fields = ["slug", "created_at"]
-    inlines = [MembershipInline]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        if obj is None:
-            return False
-        actor = Actor.from_request(request)
-        return has_capability(actor=actor, project=obj, capability=Capability.MANAGE_POLICIES)
-
-    def save_model(self, request, obj, form, change):
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in PROJECT_EDITABLE}
-        if changes:
-            project_update(actor=Actor.from_request(request), project=Project.objects.get(pk=obj.pk), **changes)
-
-
-@admin.register(Membership)
-class MembershipAdmin(ProjectScopedAdmin):
-    """Project admins grant and revoke roles here; each change goes through the audited services."""
-
-    list_display = ["user", "project", "role", "created_at"]
-    list_filter = ["role", "project"]
-    search_fields = ["user__username", "project__slug"]
-    list_select_related = ["user", "project"]
-    fields = ["project", "user", "role"]
-    autocomplete_fields = []
-
-    def _managed(self, request) -> set[int]:
-        return project_ids_with(actor=Actor.from_request(request), capability=Capability.MANAGE_MEMBERS)
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.is_superuser or bool(self._managed(request))
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        if request.user.is_superuser:
-            return True
-        managed = self._managed(request)
-        return bool(managed) if obj is None else obj.project_id in managed
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "project" and not request.user.is_superuser:
-            kwargs["queryset"] = Project.objects.filter(pk__in=self._managed(request))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def save_model(self, request, obj, form, change):
-        membership = membership_grant(
-            actor=Actor.from_request(request), project=obj.project, user=obj.user, role=obj.role
-        )
-        obj.pk = membership.pk
-
-    def delete_model(self, request, obj):
-        membership_revoke(actor=Actor.from_request(request), membership=obj)
-
-    def delete_queryset(self, request, queryset):
-        for membership in queryset:
-            membership_revoke(actor=Actor.from_request(request), membership=membership)
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(ProjectScopedAdmin):
-    """Project admins see their projects' tokens and revoke them (the secret itself is never stored)."""
-
-    list_display = ["prefix", "user", "project", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    list_filter = ["project"]
-    search_fields = ["prefix", "user__username", "name"]
-    list_select_related = ["user", "project"]
-    exclude = ["key_hash"]
-    capability = Capability.MANAGE_MEMBERS
-    actions = ["revoke_tokens"]
-
-    @admin.action(description="Revoke the selected tokens")
-    def revoke_tokens(self, request, queryset):
-        actor = Actor.from_request(request)
-        for token in queryset:
-            api_token_revoke(actor=actor, token=token)
-        self.message_user(request, f"{queryset.count()} token(s) revoked.")
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ProjectScopedAdmin):
-    """The audit trail, read-only for everyone: the database refuses changes on PostgreSQL anyway."""
-
-    project_field = "project_id"
-    capability = Capability.READ_AUDIT
-    list_display = [
-        "sequence",
-        "occurred_at",
-        "action",
-        "object_label",
-        "project_slug",
-        "actor_username",
-        "actor_via",
-    ]
-    list_filter = ["action", "project_slug"]
-    search_fields = ["action", "object_id", "object_repr", "actor_username", "request_id"]
-    date_hierarchy = "occurred_at"
-    ordering = ["-sequence"]
-    readonly_fields = [
-        "sequence",
-        "occurred_at",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "project_slug",
-        "actor_username",
-        "actor_user_id",
-        "actor_via",
-        "request_id",
-        "client_ip",
-        "before_json",
-        "after_json",
-        "prev_hash",
-        "hash",
-    ]
-    exclude = ["project_id"]
-
-    @admin.display(description="object")
-    def object_label(self, event):
-        return format_html("{} <small>{}:{}</small>", event.object_repr, event.object_type, event.object_id)
-
-    def _object_project_id(self, obj):
-        return obj.project_id
+from .review import review_state, with_review_summary
+from .revocations import source_dataset_revoke
+from .workflow import version_decide
 
 
 @admin.register(ReviewQueueItem)
@@ -320,3 +185,129 @@ class PolicyAdmin(admin.ModelAdmin):
         except DomainError as exc:
             raise ValidationError(exc.reason) from exc
         form.instance.pk = policy.pk
+
+
+# --- Registry records, with the workflow's actions ------------------------------------------------------------
+
+admin.site.unregister(SourceDataset)
+admin.site.unregister(DatasetVersion)
+
+
+@admin.register(SourceDataset)
+class ReviewedSourceDatasetAdmin(SourceDatasetAdmin):
+    """Real source datasets; reviewers and project admins revoke one here (e.g. a GDPR erasure)."""
+
+    change_form_template = "admin/registry/sourcedataset/change_form.html"
+
+    def get_urls(self):
+        revoke = path(
+            "<path:object_id>/revoke/",
+            self.admin_site.admin_view(self.revoke_view),
+            name="registry_sourcedataset_revoke",
+        )
+        return [revoke, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        source = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if source is not None:
+            actor = Actor.from_request(request)
+            extra["can_revoke"] = has_capability(actor=actor, project=source.project, capability=Capability.REVOKE)
+            # Only the flags on versions this user may read: other projects' versions are theirs to review.
+            readable = project_ids_with(actor=actor, capability=Capability.READ)
+            extra["impact"] = ImpactFlag.objects.filter(
+                cause_source=source, version__dataset__project__in=readable
+            ).select_related("version__dataset__project")
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def revoke_view(self, request, object_id):
+        source = self.get_object(request, object_id)
+        if source is None or not self.has_view_permission(request, source):
+            raise PermissionDenied
+        target = reverse("admin:registry_sourcedataset_change", args=[source.pk])
+        if request.method == "POST":
+            actor = Actor.from_request(request)
+            try:
+                outcome = source_dataset_revoke(actor=actor, source=source, reason=request.POST.get("reason", ""))
+            except DomainError as exc:
+                self.message_user(request, f"Revocation refused: {exc.reason}", messages.ERROR)
+            else:
+                impact = visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
+                shown = sum(1 for item in impact["versions"] if item["flagged"])
+                note = f"Source {source} revoked; {shown} downstream versions flagged for re-review (listed below)"
+                if impact["hidden_flagged"]:
+                    note += f" and {impact['hidden_flagged']} more in projects you cannot read"
+                self.message_user(request, note + ".", messages.SUCCESS)
+        return HttpResponseRedirect(target)
+
+
+@admin.register(DatasetVersion)
+class ReviewedDatasetVersionAdmin(DatasetVersionAdmin):
+    """A version's page with its review panel; decisions go through the same workflow service as the API."""
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="registry_datasetversion_decide",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if version is not None:
+            extra["review"] = review_state(version=version, actor=Actor.from_request(request))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def decide_view(self, request, object_id):
+        """The admin's Approve / Reject / Request changes / Deprecate / Revoke buttons: the API's service."""
+        version = self.get_object(request, object_id)
+        if version is None or not self.has_view_permission(request, version):
+            raise PermissionDenied
+        target = reverse("admin:registry_datasetversion_change", args=[version.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(target)
+        action = request.POST.get("action", "")
+        actor = Actor.from_request(request)
+        try:
+            outcome = version_decide(
+                actor=actor,
+                version=version,
+                action=action,
+                comment=request.POST.get("comment", ""),
+                waiver=request.POST.get("waiver", ""),
+            )
+        except DomainError as exc:
+            self.message_user(request, f"{action.replace('_', ' ').capitalize()} refused: {exc.reason}", messages.ERROR)
+            return HttpResponseRedirect(target)
+        note = (
+            f"{outcome.decision.get_action_display()} recorded; status is now {outcome.version.get_status_display()}."
+        )
+        if action == "approve" and outcome.approvals < outcome.required_approvals:
+            note += f" Approvals {outcome.approvals} of {outcome.required_approvals}."
+        self.message_user(request, note, messages.SUCCESS)
+        if outcome.impact is not None:
+            self._report_impact(request, actor, outcome)
+        return HttpResponseRedirect(target)
+
+    def _report_impact(self, request, actor, outcome):
+        """One message per downstream version the user may read; other projects' only as counts."""
+        impact = visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
+        for item in impact["versions"]:
+            name = f"Downstream: {item['project']}/{item['dataset']} v{item['number']}"
+            if item["flagged"]:
+                change = f"{VersionStatus(item['previous_status']).label} → {VersionStatus(item['status']).label}"
+                self.message_user(request, f"{name} {change}", messages.WARNING)
+            else:
+                label = VersionStatus(item["status"]).label
+                self.message_user(request, f"{name} {label}: not in use, left as it is", messages.INFO)
+        if impact["hidden_versions"]:
+            self.message_user(
+                request,
+                f"Downstream: {impact['hidden_versions']} versions in projects you cannot read "
+                f"({impact['hidden_flagged']} flagged for re-review).",
+                messages.WARNING,
+            )

@@ -6,4 +6,9 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self):
-        from . import openapi  # noqa: F401 - registers the OpenAPI extension
+        from registry import hooks
+
+        from . import receivers
+
+        hooks.evaluation_started.connect(receivers.evaluation_started)
+        hooks.evaluation_finished.connect(receivers.evaluation_finished)

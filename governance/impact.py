@@ -1,118 +1,34 @@
-"""What lies downstream of a revoked version or source, and flagging it for re-review.
+"""Flagging what lies downstream of a revoked version or source for re-review, and showing an actor the part of
+that impact it may read.
 
-A registry dataset has an OpenLineage identity (REGISTRY_LINEAGE_NAMESPACE, "<project>/<dataset>"); a
-version that names it (or one of its versions) as a source was generated from it. Sources are matched
-by identity across projects: erasing real data concerns every project that used it, so a revocation
-flags downstream versions in every project (a safety downgrade, never an upgrade) and each actor is
-shown only the part of the impact it may read.
+Sources are matched by identity across projects (registry.lineage.downstream): erasing real data concerns
+every project that used it, so a revocation flags downstream versions in every project (a safety downgrade,
+never an upgrade) and each actor is shown only the part of the impact it may read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Q
+from core.audit import record_event
+from core.context import Actor
+from core.models import Project
+from core.roles import Capability
+from core.selectors import project_ids_with
+from registry.hooks import evidence_changed
+from registry.lineage.downstream import Impact
+from registry.models import DatasetVersion, VersionStatus
 
-from registry.models import DatasetVersion, SourceDataset, VersionStatus
-from reports.hooks import evidence_changed
-
-from .audit import record_event
-from .context import Actor
-from .models import ImpactFlag, Project
-from .roles import Capability
-from .selectors import project_ids_with
+from .models import ImpactFlag
 from .status import set_status, update_current_version
 
-S = VersionStatus
 # Versions in use (approved) or about to be (pending review) must be reviewed again; one already flagged
 # gets another flag with the new cause. Versions out of use (registered, evaluating, changes requested,
 # rejected, deprecated, revoked) are reported but left as they are: moving them to "needs re-review"
 # would let a re-review approve what was never, or is no longer, approvable.
-FLAGGABLE = frozenset({S.PENDING_REVIEW, S.APPROVED, S.NEEDS_REREVIEW})
+FLAGGABLE = frozenset({VersionStatus.PENDING_REVIEW, VersionStatus.APPROVED, VersionStatus.NEEDS_REREVIEW})
 # The statuses a re-review may approve from: what a version was before its first open flag.
-REAPPROVABLE = frozenset({S.PENDING_REVIEW, S.APPROVED})
-
-
-def lineage_identity(version: DatasetVersion) -> tuple[str, str]:
-    """The (namespace, name) under which lineage and other registrations refer to a version's dataset."""
-    dataset = version.dataset
-    if dataset.lineage_namespace and dataset.lineage_name:
-        return dataset.lineage_namespace, dataset.lineage_name
-    return settings.REGISTRY_LINEAGE_NAMESPACE, f"{dataset.project.slug}/{dataset.name}"
-
-
-def _version_labels(version: DatasetVersion) -> set[str]:
-    return {"", str(version.pk), str(version.number), f"v{version.number}", version.fingerprint}
-
-
-def _registry_identity(version: DatasetVersion) -> tuple[str, str]:
-    return settings.REGISTRY_LINEAGE_NAMESPACE, f"{version.dataset.project.slug}/{version.dataset.name}"
-
-
-@dataclass
-class Impact:
-    """Downstream versions in breadth-first order, with their depth from the revoked thing."""
-
-    versions: list[tuple[DatasetVersion, int]] = field(default_factory=list)
-    consumers: list[dict] = field(default_factory=list)
-
-
-def _versions_using_sources(sources: Iterable[SourceDataset]) -> list[DatasetVersion]:
-    identity = Q(pk__in=[])
-    for source in sources:
-        identity |= Q(source_links__source__namespace=source.namespace, source_links__source__name=source.name)
-    return list(DatasetVersion.objects.filter(identity).select_related("dataset__project").distinct())
-
-
-def _versions_derived_from(versions: Iterable[DatasetVersion]) -> list[DatasetVersion]:
-    condition = Q(pk__in=[])
-    for version in versions:
-        for namespace, name in {lineage_identity(version), _registry_identity(version)}:
-            condition |= Q(
-                source_links__source__namespace=namespace,
-                source_links__source__name=name,
-                source_links__source_version__in=_version_labels(version),
-            )
-    return list(DatasetVersion.objects.filter(condition).select_related("dataset__project").distinct())
-
-
-def downstream(*, version: DatasetVersion | None = None, source: SourceDataset | None = None) -> Impact:
-    """Everything generated from a version or a source, at any depth; cycles are visited once."""
-    impact = Impact()
-    seen: set = set()
-    if version is not None:
-        seen.add(version.pk)
-        frontier = _versions_derived_from([version])
-    else:
-        frontier = _versions_using_sources([source])
-    depth = 1
-    while frontier:
-        fresh = sorted(
-            (v for v in frontier if v.pk not in seen), key=lambda v: (v.dataset.project.slug, v.dataset.name, v.number)
-        )
-        for item in fresh:
-            seen.add(item.pk)
-            impact.versions.append((item, depth))
-        frontier = _versions_derived_from(fresh) if fresh else []
-        depth += 1
-    impact.consumers = lineage_consumers([lineage_identity(v) for v, _ in impact.versions] + _roots(version, source))
-    return impact
-
-
-def _roots(version: DatasetVersion | None, source: SourceDataset | None) -> list[tuple[str, str]]:
-    if version is not None:
-        return [lineage_identity(version)]
-    return [(source.namespace, source.name)]
-
-
-def lineage_consumers(identities: list[tuple[str, str]]) -> list[dict]:
-    """Jobs known from OpenLineage events to read any of these datasets."""
-    from registry.lineage.selectors import consumers_of
-
-    return consumers_of(identities)
+REAPPROVABLE = frozenset({VersionStatus.PENDING_REVIEW, VersionStatus.APPROVED})
 
 
 def flag_downstream(
@@ -146,10 +62,10 @@ def flag_downstream(
                 reason=reason,
                 previous_status=before,
             )
-            if before != S.NEEDS_REREVIEW:
-                set_status(item, S.NEEDS_REREVIEW)
+            if before != VersionStatus.NEEDS_REREVIEW:
+                set_status(item, VersionStatus.NEEDS_REREVIEW)
                 update_current_version(item.dataset)
-            evidence_changed(str(item.pk), trigger="decision")
+            evidence_changed.send(version_id=str(item.pk), trigger="decision")
             record_event(
                 actor=actor,
                 action="version.flagged",

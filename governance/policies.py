@@ -9,14 +9,18 @@ from typing import Any
 
 from django.db.models import F, Prefetch, Q
 
-from .audit import audited_atomic, record_event
-from .context import Actor
-from .errors import InvalidInput, NotPermitted
-from .models import Operator, Policy, PolicyCheck, PolicyRule, Project, Severity
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import InvalidInput, NotPermitted
+from core.models import Project
+from core.roles import Capability
+from core.selectors import has_capability
+from registry.hooks import evidence_changed
+from registry.selectors import version_evidence
+
+from .models import Operator, Policy, PolicyCheck, PolicyRule, Severity
 from .models.policies import METRIC_KEY_PATTERN
 from .policy_engine import check
-from .roles import Capability
-from .selectors import has_capability
 
 _METRIC_KEY = re.compile(METRIC_KEY_PATTERN)
 
@@ -53,9 +57,6 @@ def policy_snapshot(policy: Policy) -> dict[str, Any]:
 
 def policy_check_run(*, actor: Actor, version, trigger: str) -> PolicyCheck:
     """Check a version's latest verified evidence against every applicable policy; store and audit the outcome."""
-    from registry.selectors import version_evidence
-    from reports.hooks import evidence_changed
-
     project = version.dataset.project
     with audited_atomic():
         evaluation = version_evidence(version).verified
@@ -94,7 +95,7 @@ def policy_check_run(*, actor: Actor, version, trigger: str) -> PolicyCheck:
                 "policies": [{"id": p["id"], "version": p["version"]} for p in snapshots],
             },
         )
-        evidence_changed(str(version.pk), trigger="policy_check")
+        evidence_changed.send(version_id=str(version.pk), trigger="policy_check")
     return result
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.models import DatasetVersion
+from django.db.models import JSONField, OuterRef, Subquery
 
-from .context import Actor
+from core.context import Actor
+from core.models import JobState
+from core.roles import Capability
+from core.selectors import has_capability, project_ids_with
+from registry.models import DatasetVersion, Evaluation, EvaluationOrigin
+
 from .models import Decision, ImpactFlag, PolicyCheck
 from .policy_engine import describe
-from .roles import Capability
-from .selectors import has_capability, project_ids_with
 from .workflow import ACTION_CAPABILITY, COMMENT_REQUIRED, allowed_actions
 
 
@@ -82,14 +85,10 @@ def review_state(*, version: DatasetVersion, actor: Actor | None = None) -> Revi
 
 def with_review_summary(queryset):
     """Annotate versions with their newest policy verdict and outcomes and newest verified metrics (one query)."""
-    from django.db.models import JSONField, OuterRef, Subquery
-
-    from registry.models import Evaluation
-
     checks = PolicyCheck.objects.filter(version=OuterRef("pk")).order_by("-created_at")
-    evaluations = Evaluation.objects.filter(version=OuterRef("pk"), origin="verified", state="succeeded").order_by(
-        "-created_at"
-    )
+    evaluations = Evaluation.objects.filter(
+        version=OuterRef("pk"), origin=EvaluationOrigin.VERIFIED, state=JobState.SUCCEEDED
+    ).order_by("-created_at")
     return queryset.annotate(
         latest_verdict=Subquery(checks.values("verdict")[:1]),
         latest_outcomes=Subquery(checks.values("outcomes")[:1], output_field=JSONField()),

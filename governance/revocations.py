@@ -7,20 +7,23 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import Conflict, InvalidInput
+from core.permissions import require_capability
+from core.roles import Capability
 from registry.lineage import emit
+from registry.lineage.downstream import Impact, downstream
 from registry.models import SourceDataset
 from registry.services.catalog import source_dataset_cards_refresh
 
-from .audit import audited_atomic, record_event
-from .context import Actor
-from .errors import Conflict, InvalidInput
-from .impact import Impact, downstream, flag_downstream
-from .permissions import require_capability
-from .roles import Capability
+from .impact import flag_downstream
 
 
 @dataclass
 class RevocationOutcome:
+    """A revoked source, what lies downstream of it, and what happened to each downstream version."""
+
     source: SourceDataset
     impact: Impact
     flagged: list[dict[str, Any]] = field(default_factory=list)

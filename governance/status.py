@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from registry.models import Dataset, DatasetVersion, VersionStatus
 
-S = VersionStatus
 # Statuses entering a (new) review round: approvals are counted per round.
-REVIEW_ENTRY = {S.PENDING_REVIEW, S.NEEDS_REREVIEW}
+REVIEW_ENTRY = {VersionStatus.PENDING_REVIEW, VersionStatus.NEEDS_REREVIEW}
 
 
 def set_status(version: DatasetVersion, status: str) -> None:
@@ -22,7 +21,7 @@ def set_status(version: DatasetVersion, status: str) -> None:
 
 def update_current_version(dataset: Dataset) -> None:
     """Consumers use the newest approved version; after a rollback that is the previous approved one."""
-    newest = dataset.versions.filter(status=S.APPROVED).order_by("-number").first()
+    newest = dataset.versions.filter(status=VersionStatus.APPROVED).order_by("-number").first()
     if dataset.current_version_id != (newest.pk if newest else None):
         dataset.current_version = newest
         dataset.save(update_fields=["current_version"])

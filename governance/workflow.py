@@ -10,40 +10,55 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import Conflict, DomainError, InvalidInput, NotPermitted
+from core.permissions import require_capability
+from core.roles import Capability
+from registry.hooks import evidence_changed
 from registry.lineage import emit
+from registry.lineage.downstream import Impact, downstream
 from registry.models import DatasetVersion, VersionStatus
-from reports.hooks import evidence_changed
 
-from .audit import audited_atomic, record_event
-from .context import Actor
-from .errors import Conflict, DomainError, InvalidInput, NotPermitted
-from .impact import REAPPROVABLE, Impact, downstream, flag_downstream
+from .impact import REAPPROVABLE, flag_downstream
 from .models import Action, Decision, ImpactFlag, PolicyCheck
-from .permissions import require_capability
 from .policies import policy_check_run
 from .policy_engine import describe
-from .roles import Capability
 from .status import set_status, update_current_version
-
-S = VersionStatus
 
 # Evaluation-driven transitions: event -> {from status: to status}.
 SYSTEM_TRANSITIONS: dict[str, dict[str, str]] = {
     # A version flagged for re-review stays flagged while it is re-evaluated: only a decision clears it.
-    "evaluation_started": {S.REGISTERED: S.EVALUATING, S.CHANGES_REQUESTED: S.EVALUATING},
-    "evaluation_succeeded": {S.EVALUATING: S.PENDING_REVIEW},
-    "evaluation_failed": {S.EVALUATING: S.REGISTERED},
+    "evaluation_started": {
+        VersionStatus.REGISTERED: VersionStatus.EVALUATING,
+        VersionStatus.CHANGES_REQUESTED: VersionStatus.EVALUATING,
+    },
+    "evaluation_succeeded": {VersionStatus.EVALUATING: VersionStatus.PENDING_REVIEW},
+    "evaluation_failed": {VersionStatus.EVALUATING: VersionStatus.REGISTERED},
 }
 
 # Decisions: action -> {from status: to status}. Approve may stay in review until enough reviewers agree.
 # Approving a version that needs re-review passes every gate an approval from pending review passes; only
 # versions that were in use or pending review are ever flagged (governance.impact.FLAGGABLE).
 DECISION_TRANSITIONS: dict[str, dict[str, str]] = {
-    Action.APPROVE: {S.PENDING_REVIEW: S.APPROVED, S.NEEDS_REREVIEW: S.APPROVED},
-    Action.REJECT: {S.PENDING_REVIEW: S.REJECTED, S.NEEDS_REREVIEW: S.REJECTED},
-    Action.REQUEST_CHANGES: {S.PENDING_REVIEW: S.CHANGES_REQUESTED, S.NEEDS_REREVIEW: S.CHANGES_REQUESTED},
-    Action.DEPRECATE: {S.APPROVED: S.DEPRECATED},
-    Action.REVOKE: {S.APPROVED: S.REVOKED, S.DEPRECATED: S.REVOKED, S.NEEDS_REREVIEW: S.REVOKED},
+    Action.APPROVE: {
+        VersionStatus.PENDING_REVIEW: VersionStatus.APPROVED,
+        VersionStatus.NEEDS_REREVIEW: VersionStatus.APPROVED,
+    },
+    Action.REJECT: {
+        VersionStatus.PENDING_REVIEW: VersionStatus.REJECTED,
+        VersionStatus.NEEDS_REREVIEW: VersionStatus.REJECTED,
+    },
+    Action.REQUEST_CHANGES: {
+        VersionStatus.PENDING_REVIEW: VersionStatus.CHANGES_REQUESTED,
+        VersionStatus.NEEDS_REREVIEW: VersionStatus.CHANGES_REQUESTED,
+    },
+    Action.DEPRECATE: {VersionStatus.APPROVED: VersionStatus.DEPRECATED},
+    Action.REVOKE: {
+        VersionStatus.APPROVED: VersionStatus.REVOKED,
+        VersionStatus.DEPRECATED: VersionStatus.REVOKED,
+        VersionStatus.NEEDS_REREVIEW: VersionStatus.REVOKED,
+    },
 }
 ACTION_CAPABILITY = {
     Action.APPROVE: Capability.DECIDE,
@@ -87,7 +102,7 @@ def version_system_transition(
             before={"status": before},
             after={"status": target, "event": event, **(detail or {})},
         )
-        evidence_changed(str(version.pk), trigger="evaluation")
+        evidence_changed.send(version_id=str(version.pk), trigger="evaluation")
     return version
 
 
@@ -129,7 +144,7 @@ def _approval_preconditions(actor: Actor, version: DatasetVersion) -> None:
             f"a source of this version was revoked ({', '.join(revoked)}): it can only be rejected or revoked",
             extra={"status": version.status},
         )
-    if version.status == S.NEEDS_REREVIEW:
+    if version.status == VersionStatus.NEEDS_REREVIEW:
         # Flags made before only in-use versions were flagged may sit on a version that was never approvable.
         first = (
             ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).order_by("created_at", "id").first()
@@ -240,7 +255,7 @@ def _record_decision(
     if target != before:
         set_status(version, target)
         update_current_version(version.dataset)
-        if before == S.NEEDS_REREVIEW:
+        if before == VersionStatus.NEEDS_REREVIEW:
             ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).update(resolved_by=decision)
     record_event(
         actor=actor,
@@ -260,7 +275,7 @@ def _record_decision(
         },
     )
     emit.decision_recorded(decision, outcome.policy_check.verdict if outcome.policy_check else None)
-    evidence_changed(str(version.pk), trigger="decision")
+    evidence_changed.send(version_id=str(version.pk), trigger="decision")
     if action == Action.REVOKE:
         outcome.impact = downstream(version=version)
         outcome.flagged = flag_downstream(

@@ -2,24 +2,15 @@
 
 import json
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 from django.template.loader import render_to_string
-from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from governance.admin_base import ProjectScopedAdmin
-from governance.context import Actor
-from governance.errors import DomainError
-from governance.impact import visible_impact
-from governance.models import ImpactFlag
-from governance.review import review_state
-from governance.revocations import source_dataset_revoke
-from governance.roles import Capability
-from governance.selectors import has_capability, project_ids_with
-from governance.workflow import version_decide
+from core.admin_base import ProjectScopedAdmin
+from core.context import Actor
+from core.roles import Capability
+from core.selectors import project_ids_with
 
 from .lineage.diagram import version_diagram
 from .models import (
@@ -30,61 +21,18 @@ from .models import (
     RegistrationJob,
     SourceDataset,
     VersionSource,
-    VersionStatus,
 )
 from .selectors import version_evidence
 
 
 @admin.register(SourceDataset)
 class SourceDatasetAdmin(ProjectScopedAdmin):
-    """Real source datasets; reviewers and project admins revoke one here (e.g. a GDPR erasure)."""
+    """Real source datasets (governance adds revocation to this page)."""
 
-    change_form_template = "admin/registry/sourcedataset/change_form.html"
     list_display = ["namespace", "name", "project", "contains_personal_data", "legal_basis", "revoked_at", "created_at"]
     list_filter = ["project", "contains_personal_data"]
     search_fields = ["namespace", "name", "owner"]
     list_select_related = ["project"]
-
-    def get_urls(self):
-        revoke = path(
-            "<path:object_id>/revoke/",
-            self.admin_site.admin_view(self.revoke_view),
-            name="registry_sourcedataset_revoke",
-        )
-        return [revoke, *super().get_urls()]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        source = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if source is not None:
-            actor = Actor.from_request(request)
-            extra["can_revoke"] = has_capability(actor=actor, project=source.project, capability=Capability.REVOKE)
-            # Only the flags on versions this user may read: other projects' versions are theirs to review.
-            readable = project_ids_with(actor=actor, capability=Capability.READ)
-            extra["impact"] = ImpactFlag.objects.filter(
-                cause_source=source, version__dataset__project__in=readable
-            ).select_related("version__dataset__project")
-        return super().change_view(request, object_id, form_url, extra_context=extra)
-
-    def revoke_view(self, request, object_id):
-        source = self.get_object(request, object_id)
-        if source is None or not self.has_view_permission(request, source):
-            raise PermissionDenied
-        target = reverse("admin:registry_sourcedataset_change", args=[source.pk])
-        if request.method == "POST":
-            actor = Actor.from_request(request)
-            try:
-                outcome = source_dataset_revoke(actor=actor, source=source, reason=request.POST.get("reason", ""))
-            except DomainError as exc:
-                self.message_user(request, f"Revocation refused: {exc.reason}", messages.ERROR)
-            else:
-                impact = visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
-                shown = sum(1 for item in impact["versions"] if item["flagged"])
-                note = f"Source {source} revoked; {shown} downstream versions flagged for re-review (listed below)"
-                if impact["hidden_flagged"]:
-                    note += f" and {impact['hidden_flagged']} more in projects you cannot read"
-                self.message_user(request, note + ".", messages.SUCCESS)
-        return HttpResponseRedirect(target)
 
 
 @admin.register(Generator)
@@ -130,7 +78,7 @@ class VersionSourceInline(admin.TabularInline):
 
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(ProjectScopedAdmin):
-    """A version's evidence is read-only here; decisions go through the same workflow service as the API."""
+    """A version's provenance, lineage and evidence, read-only (governance adds the review panel and decisions)."""
 
     change_form_template = "admin/registry/datasetversion/change_form.html"
 
@@ -202,73 +150,6 @@ class DatasetVersionAdmin(ProjectScopedAdmin):
         "created_at",
         "updated_at",
     ]
-
-    def get_urls(self):
-        urls = [
-            path(
-                "<path:object_id>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="registry_datasetversion_decide",
-            )
-        ]
-        return urls + super().get_urls()
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        version = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if version is not None:
-            extra["review"] = review_state(version=version, actor=Actor.from_request(request))
-        return super().change_view(request, object_id, form_url, extra_context=extra)
-
-    def decide_view(self, request, object_id):
-        """The admin's Approve / Reject / Request changes / Deprecate / Revoke buttons: the API's service."""
-        version = self.get_object(request, object_id)
-        if version is None or not self.has_view_permission(request, version):
-            raise PermissionDenied
-        target = reverse("admin:registry_datasetversion_change", args=[version.pk])
-        if request.method != "POST":
-            return HttpResponseRedirect(target)
-        action = request.POST.get("action", "")
-        actor = Actor.from_request(request)
-        try:
-            outcome = version_decide(
-                actor=actor,
-                version=version,
-                action=action,
-                comment=request.POST.get("comment", ""),
-                waiver=request.POST.get("waiver", ""),
-            )
-        except DomainError as exc:
-            self.message_user(request, f"{action.replace('_', ' ').capitalize()} refused: {exc.reason}", messages.ERROR)
-            return HttpResponseRedirect(target)
-        note = (
-            f"{outcome.decision.get_action_display()} recorded; status is now {outcome.version.get_status_display()}."
-        )
-        if action == "approve" and outcome.approvals < outcome.required_approvals:
-            note += f" Approvals {outcome.approvals} of {outcome.required_approvals}."
-        self.message_user(request, note, messages.SUCCESS)
-        if outcome.impact is not None:
-            self._report_impact(request, actor, outcome)
-        return HttpResponseRedirect(target)
-
-    def _report_impact(self, request, actor, outcome):
-        """One message per downstream version the user may read; other projects' only as counts."""
-        impact = visible_impact(actor=actor, entries=outcome.flagged, consumers=outcome.impact.consumers)
-        for item in impact["versions"]:
-            name = f"Downstream: {item['project']}/{item['dataset']} v{item['number']}"
-            if item["flagged"]:
-                change = f"{VersionStatus(item['previous_status']).label} → {VersionStatus(item['status']).label}"
-                self.message_user(request, f"{name} {change}", messages.WARNING)
-            else:
-                label = VersionStatus(item["status"]).label
-                self.message_user(request, f"{name} {label}: not in use, left as it is", messages.INFO)
-        if impact["hidden_versions"]:
-            self.message_user(
-                request,
-                f"Downstream: {impact['hidden_versions']} versions in projects you cannot read "
-                f"({impact['hidden_flagged']} flagged for re-review).",
-                messages.WARNING,
-            )
 
     @admin.display(description="fingerprint")
     def short_fingerprint(self, version):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from governance.errors import InvalidInput
+from common.digest import sha256_file
+from core.errors import InvalidInput
 
-from .evaluation.io import TableError, check_declared_format, read_table, sha256_file, sniff_format
-from .evaluation.metadata import schema_hash, table_schema
+from .tables.formats import TableError, check_declared_format, sniff_format
+from .tables.reading import read_table
+from .tables.schema import schema_hash, table_schema
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.models import JobState
+
 from .models import DatasetVersion, Evaluation, EvaluationOrigin
-from .models.jobs import JobState
 
 # Metric keys a reviewer reads first, with how to read them; the order is the display order.
 HEADLINE_METRICS: list[tuple[str, str, str]] = [

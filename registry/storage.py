@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from django.conf import settings
 
-from governance.errors import InvalidInput
+from core.errors import InvalidInput
 
 FORMAT_SUFFIXES = {"csv": ".csv", "csv.gz": ".csv.gz", "parquet": ".parquet"}
 

@@ -14,14 +14,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from governance.admin_base import ProjectScopedAdmin, badge
-from governance.context import Actor
-from governance.errors import DomainError
-from governance.models import Project
-from governance.roles import Capability
+from core.admin_base import ProjectScopedAdmin, badge
+from core.context import Actor
+from core.errors import DomainError
+from core.models import Project
+from core.roles import Capability
 from registry.models import DatasetVersion
 
-from .cards.render import FORMATS
+from .cards.render import CARD_FORMATS
 from .cards.serve import card_response
 from .exports.scope import describe_period
 from .models import Card, CardFile, CardTrigger, Export, ExportFormat
@@ -73,13 +73,13 @@ class CardAdmin(ProjectScopedAdmin):
                     hashes.get(fmt, "stored when first downloaded"),
                     f"{hashes[fmt][:12]}…" if fmt in hashes else "—",
                 )
-                for fmt in FORMATS
+                for fmt in CARD_FORMATS
             ),
         )
 
     def download_view(self, request, version_id, fmt):
         """A version's card (latest or ?revision=N) in one format, for members who may read the version."""
-        if fmt not in FORMATS:
+        if fmt not in CARD_FORMATS:
             raise Http404("unknown card format")
         version = get_object_or_404(DatasetVersion.objects.select_related("dataset__project"), pk=version_id)
         if not self.has_view_permission(request) or not (

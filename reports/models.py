@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from governance.models import Project
-from registry.models.jobs import JobState
+from core.models import Job, Project
 
 
 class CardTrigger(models.TextChoices):
@@ -87,7 +85,7 @@ class ExportFormat(models.TextChoices):
     PDF = "pdf", "PDF"
 
 
-class Export(models.Model):
+class Export(Job):
     """An audit evidence export of one project, run by a worker; its zip holds the files and their manifest."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -99,29 +97,17 @@ class Export(models.Model):
     period_end = models.DateTimeField(null=True, blank=True)
     # When given, exactly these versions (and the audit events about them) instead of a period.
     version_ids = models.JSONField(default=list, blank=True)
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0)
-    step = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    error = models.JSONField(null=True, blank=True)
-    # Relative to REGISTRY_STORAGE_ROOT; written as "<name>.part" and renamed when complete.
+    # Relative to REGISTRY_STORAGE_ROOT: each attempt writes its own "<name>.part", renamed when complete.
     file_path = models.CharField(max_length=300, blank=True)
     byte_count = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the zip")
     manifest = models.JSONField(default=dict, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_via = models.CharField(max_length=64, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         ordering = ["-created_at"]
         constraints = [
+            *Job.Meta.constraints,
             models.CheckConstraint(condition=models.Q(format__in=ExportFormat.values), name="export_format_valid"),
-            models.CheckConstraint(condition=models.Q(state__in=JobState.values), name="export_state_valid"),
             models.CheckConstraint(
                 condition=models.Q(period_start__isnull=True)
                 | models.Q(period_end__isnull=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from governance.context import Actor
-from governance.roles import Capability
-from governance.selectors import project_ids_with
+from core.context import Actor
+from core.roles import Capability
+from core.selectors import project_ids_with
 from registry.models import DatasetVersion
 
 from .models import Card, CardFile, Export

@@ -11,7 +11,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from governance.models import Project
+from core.models import Project
 from tests.factories import ProjectFactory
 from tests.support import ADULT, REPO, REQUIRE_SERVICES, Member, make_member
 

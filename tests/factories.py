@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from governance.models import Membership, Project
+from core.models import Membership, Project
 from registry.models import Dataset, DatasetVersion, Generator, SourceDataset, VersionSource
 
 

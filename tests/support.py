@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from governance.context import Actor
-from governance.models import Project
-from governance.services import api_token_issue
+from core.context import Actor
+from core.models import Project
+from core.services import api_token_issue
 from tests.factories import MembershipFactory, UserFactory
 
 REPO = Path(__file__).resolve().parents[1]

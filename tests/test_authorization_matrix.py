@@ -414,7 +414,7 @@ def _policy_state(policy):
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("method", "which"), list(POLICY_MATRIX))
 def test_policy_detail_endpoint(world, policies, caller, method, which):
-    from governance.models import AuditEvent
+    from core.models import AuditEvent
 
     policy = policies[which]
     before, events = _policy_state(policy), AuditEvent.objects.count()
@@ -466,7 +466,7 @@ AUDIT_EVENT_MATRIX = {
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("which", list(AUDIT_EVENT_MATRIX))
 def test_audit_event_detail_endpoint(world, project, other_project, caller, which):
-    from governance.models import AuditEvent
+    from core.models import AuditEvent
 
     owner = project if which == "acme" else other_project
     event = AuditEvent.objects.filter(project_id=owner.pk).order_by("sequence").first()

@@ -2,7 +2,7 @@
 
 import django_filters as filters
 
-from ..models import AuditEvent, Policy
+from ..models import Policy
 
 
 class PolicyFilter(filters.FilterSet):
@@ -16,20 +16,3 @@ class PolicyFilter(filters.FilterSet):
 
     def filter_scope(self, queryset, name, value):
         return queryset.filter(project__isnull=value == "global")
-
-
-class AuditEventFilter(filters.FilterSet):
-    project = filters.CharFilter(field_name="project_slug")
-    action = filters.CharFilter()
-    action_prefix = filters.CharFilter(field_name="action", lookup_expr="startswith")
-    object_type = filters.CharFilter()
-    object_id = filters.CharFilter()
-    actor = filters.CharFilter(field_name="actor_username")
-    request_id = filters.CharFilter()
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-    sequence_after = filters.NumberFilter(field_name="sequence", lookup_expr="gt")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["project", "action", "object_type", "object_id"]

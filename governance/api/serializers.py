@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from registry.api.fields import StrictFieldsMixin
+from core.api.fields import StrictFieldsMixin
 
-from ..models import Action, AuditEvent, Decision, Operator, Policy, PolicyCheck, Severity
+from ..models import Action, Decision, Operator, Policy, PolicyCheck, Severity
 
 
 class DecisionInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -93,33 +93,6 @@ class PolicySerializer(serializers.ModelSerializer):
                 "explanation": rule.explanation,
             }
             for rule in policy.rules.all()
-        ]
-
-
-class AuditEventSerializer(serializers.ModelSerializer):
-    before = serializers.JSONField()
-    after = serializers.JSONField()
-    project = serializers.CharField(source="project_slug")
-    actor = serializers.CharField(source="actor_username")
-
-    class Meta:
-        model = AuditEvent
-        fields = [
-            "sequence",
-            "occurred_at",
-            "actor",
-            "actor_via",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "project",
-            "before",
-            "after",
-            "request_id",
-            "client_ip",
-            "prev_hash",
-            "hash",
         ]
 
 

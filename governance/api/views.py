@@ -10,18 +10,17 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.api.pagination import Pagination
+from core.context import Actor
+from core.errors import NotPermitted
+from core.models import Project
+from core.roles import Capability
+from core.selectors import has_capability, project_ids_with
 from registry.models import DatasetVersion, SourceDataset
 
-from ..audit import verify_chain
-from ..context import Actor
-from ..errors import NotPermitted
 from ..impact import visible_impact
-from ..models import AuditEvent, Decision, Policy, PolicyCheck, PolicyRule, Project
+from ..models import Decision, Policy, PolicyCheck, PolicyRule
 from ..policies import policy_check_run, policy_deactivate, policy_save
 from ..revocations import source_dataset_revoke
-from ..roles import Capability
-from ..selectors import has_capability, project_ids_with
 from ..workflow import version_decide
 from . import filters, serializers
 
@@ -167,37 +166,6 @@ class PolicyViewSet(
         policy = self.get_object()
         policy_deactivate(actor=Actor.from_request(request), policy=policy)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
-    """The audit trail of the projects where you are an auditor or admin."""
-
-    serializer_class = serializers.AuditEventSerializer
-    filterset_class = filters.AuditEventFilter
-    pagination_class = Pagination
-    ordering_fields = ["sequence", "occurred_at"]
-    ordering = ["sequence"]
-    lookup_field = "sequence"
-    lookup_value_regex = r"\d+"
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return AuditEvent.objects.none()
-        allowed = project_ids_with(actor=Actor.from_request(self.request), capability=Capability.READ_AUDIT)
-        if not allowed:
-            raise PermissionDenied("the audit trail needs the auditor or admin role in a project")
-        return AuditEvent.objects.filter(project_id__in=allowed)
-
-
-class AuditVerifyView(APIView):
-    """Recompute the whole hash chain; for auditors and admins of any project."""
-
-    @extend_schema(responses={200: OpenApiResponse(description="{ok, checked, head_sequence, head_hash, ...}")})
-    def get(self, request):
-        actor = Actor.from_request(request)
-        if not project_ids_with(actor=actor, capability=Capability.READ_AUDIT) and not request.user.is_superuser:
-            raise PermissionDenied("verifying the audit trail needs the auditor or admin role in a project")
-        return Response(verify_chain().as_dict())
 
 
 class SourceRevokeView(APIView):

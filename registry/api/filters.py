@@ -3,7 +3,7 @@
 import django_filters as filters
 from django.db.models import Exists, OuterRef
 
-from governance.models import Project
+from core.models import JobState
 
 from ..models import (
     Dataset,
@@ -16,15 +16,6 @@ from ..models import (
     VersionSource,
     VersionStatus,
 )
-from ..models.jobs import JobState
-
-
-class ProjectFilter(filters.FilterSet):
-    slug = filters.CharFilter()
-
-    class Meta:
-        model = Project
-        fields = ["slug"]
 
 
 class DatasetFilter(filters.FilterSet):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.models import Project
+from core.api.fields import StrictFieldsMixin
 
 from ..evaluation.config import KINDS
-from ..evaluation.io import FORMATS
-from ..evaluation.metadata import SDTYPES
+from ..evaluation.sdtypes import SDTYPES
 from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from ..models.catalog import dataset_name_validator
 from ..models.evaluations import Evaluation
-from .fields import StrictFieldsMixin
+from ..tables.formats import FORMATS
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 BIGINT_MAX = 2**63 - 1
@@ -103,26 +102,6 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 # --- output -------------------------------------------------------------------------------------
-class ProjectSerializer(serializers.ModelSerializer):
-    roles = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Project
-        fields = ["slug", "name", "description", "required_approvals", "created_at", "roles"]
-
-    def get_roles(self, project) -> list[str]:
-        roles = self.context.get("roles_by_project", {})
-        return sorted(roles.get(project.pk, ()))
-
-
-class ProjectUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
-    """PATCH /api/v1/projects/{slug}/ (project admins)."""
-
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    required_approvals = serializers.IntegerField(min_value=1, max_value=10, required=False)
-
-
 class GeneratorSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 

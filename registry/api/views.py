@@ -13,12 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from governance.context import Actor
-from governance.errors import InvalidInput, PayloadTooLarge
-from governance.models import Project
-from governance.roles import Capability
-from governance.selectors import actor_roles, project_ids_with
-from governance.services import project_update
+from core.api.fields import decode_json_fields
+from core.api.views import ProjectScopedMixin
+from core.context import Actor
+from core.errors import InvalidInput, PayloadTooLarge
+from core.models import Project
+from core.roles import Capability
+from core.selectors import project_ids_with
 
 from ..models import (
     Dataset,
@@ -35,43 +36,6 @@ from ..services.registration import GeneratorSpec, SourceSpec
 from ..storage import FORMAT_SUFFIXES, discard, resolve_data_uri, stored_path
 from ..uploads import MAX_FILES_PER_REQUEST, StagedUpload, StagingUploadHandler
 from . import filters, serializers
-from .fields import decode_json_fields
-
-
-class ProjectScopedMixin:
-    """Limit a queryset to the projects where the caller may read."""
-
-    project_field = "project"
-
-    def actor(self) -> Actor:
-        return Actor.from_request(self.request)
-
-    def get_queryset(self):
-        readable = project_ids_with(actor=self.actor(), capability=Capability.READ)
-        return super().get_queryset().filter(**{f"{self.project_field}__in": readable})
-
-
-class ProjectViewSet(ProjectScopedMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Projects the caller is a member of, with the caller's roles in each; project admins change settings."""
-
-    project_field = "pk"
-    queryset = Project.objects.all()
-    serializer_class = serializers.ProjectSerializer
-    filterset_class = filters.ProjectFilter
-    ordering_fields = ["slug", "created_at"]
-    lookup_field = "slug"
-    http_method_names = ["get", "patch", "head", "options"]
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "roles_by_project": actor_roles(actor=self.actor())}
-
-    @extend_schema(request=serializers.ProjectUpdateSerializer, responses=serializers.ProjectSerializer)
-    def partial_update(self, request, *args, **kwargs):
-        project = self.get_object()
-        serializer = serializers.ProjectUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        project_update(actor=self.actor(), project=project, **serializer.validated_data)
-        return Response(self.get_serializer(Project.objects.get(pk=project.pk)).data)
 
 
 class DatasetViewSet(ProjectScopedMixin, viewsets.ReadOnlyModelViewSet):

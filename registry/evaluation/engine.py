@@ -1,9 +1,8 @@
 """Public entry point of the evaluation engine: ``run_evaluation`` (pure pandas/NumPy/sdmetrics, no Django).
 
-The result is strict JSON data::
-
-    {"engine": {"name", "version", "libraries"}, "parameters": {...}, "metrics": {dotted key: number|None},
-     "results": {kind: {...} | {"skipped": reason} | {"error": message}}, "durations": {kind: seconds}}
+It returns an `EvaluationResult` whose fields hold strict JSON data: ``metrics`` {dotted key: number | None},
+``results`` {kind: {...} | {"skipped": reason} | {"error": message}}, ``parameters``, ``engine`` and
+``durations`` {kind: seconds}.
 
 A kind that was not requested has no results section and no metrics; one that cannot run (missing
 configuration, unsupported data) or fails says why in its section and contributes no metrics.
@@ -13,15 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from common.jsonable import to_jsonable
 from registry.evaluation.config import KINDS, EvaluationConfig, KindResult
 from registry.evaluation.diagnostics import evaluate_diagnostic
 from registry.evaluation.errors import EvaluationInputError
 from registry.evaluation.fairness import evaluate_fairness
-from registry.evaluation.jsonable import to_jsonable
 from registry.evaluation.pii import evaluate_pii
 from registry.evaluation.prepare import PreparedData, prepare_inputs
 from registry.evaluation.privacy import evaluate_privacy
@@ -30,7 +30,14 @@ from registry.evaluation.sdmetrics_support import library_versions
 from registry.evaluation.summaries import distribution_summaries
 from registry.evaluation.utility import evaluate_utility
 
-__all__ = ["ENGINE_NAME", "ENGINE_VERSION", "EvaluationConfig", "EvaluationInputError", "run_evaluation"]
+__all__ = [
+    "ENGINE_NAME",
+    "ENGINE_VERSION",
+    "EvaluationConfig",
+    "EvaluationInputError",
+    "EvaluationResult",
+    "run_evaluation",
+]
 
 ENGINE_NAME = "registry-evaluation"
 ENGINE_VERSION = "1"
@@ -43,6 +50,26 @@ _EVALUATORS: dict[str, Callable[[PreparedData, EvaluationConfig], KindResult]] =
     "fairness": evaluate_fairness,
     "utility": evaluate_utility,
 }
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What one evaluation produced; every field is plain JSON data, ready to store."""
+
+    engine: dict[str, Any]  # {"name", "version", "libraries": {package: version}}
+    parameters: dict[str, Any]  # every setting that influenced the numbers, the row counts and the columns
+    metrics: dict[str, float | int | None]  # flat dotted keys, what policies read
+    results: dict[str, dict[str, Any]]  # per kind: details, or {"skipped": reason} or {"error": message}
+    durations: dict[str, float]  # seconds per kind
+
+    def errors(self, kinds: Sequence[str]) -> dict[str, str]:
+        """The kinds among `kinds` that crashed, with their error."""
+        return {kind: self.results[kind]["error"] for kind in kinds if "error" in self.results.get(kind, {})}
+
+    @property
+    def rows(self) -> dict[str, int | None]:
+        """Rows per table: reference, synthetic and holdout (None without one)."""
+        return self.parameters["rows"]
 
 
 def _parameters(data: PreparedData, config: EvaluationConfig) -> dict[str, Any]:
@@ -66,7 +93,7 @@ def run_evaluation(
     config: EvaluationConfig,
     holdout: pd.DataFrame | None = None,
     progress: Callable[[int, str], None] | None = None,
-) -> dict[str, Any]:
+) -> EvaluationResult:
     """Evaluate ``synthetic`` against the real reference; raise EvaluationInputError for bad inputs."""
     data = prepare_inputs(real, synthetic, columns, config, holdout)
     kinds = [kind for kind in KINDS if kind in config.kinds]
@@ -93,12 +120,10 @@ def run_evaluation(
             results["summaries"] = distribution_summaries(data.real, data.synthetic, data.sdtypes)
         except Exception as exc:
             results["summaries"] = {"error": f"{type(exc).__name__}: {exc}"}
-    return to_jsonable(
-        {
-            "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION, "libraries": library_versions()},
-            "parameters": _parameters(data, config),
-            "metrics": metrics,
-            "results": results,
-            "durations": durations,
-        }
+    return EvaluationResult(
+        engine=to_jsonable({"name": ENGINE_NAME, "version": ENGINE_VERSION, "libraries": library_versions()}),
+        parameters=to_jsonable(_parameters(data, config)),
+        metrics=to_jsonable(metrics),
+        results=to_jsonable(results),
+        durations=to_jsonable(durations),
     )

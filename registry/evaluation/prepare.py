@@ -10,7 +10,7 @@ import pandas as pd
 
 from registry.evaluation.config import KINDS, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
-from registry.evaluation.metadata import infer_sdtype
+from registry.evaluation.sdtypes import infer_sdtype
 
 SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
 NUMERIC_SDTYPES = ("numerical", "datetime")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
-from registry.evaluation.jsonable import to_jsonable
+from common.jsonable import to_jsonable
 
 SUMMARY_VERSION = 1
 NUMERIC = ("numerical", "datetime")

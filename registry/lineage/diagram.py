@@ -6,8 +6,10 @@ import itertools
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from ..models import DatasetVersion, LineageRun
+from .downstream import downstream, lineage_identity
 from .selectors import consumers_of
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 260, 44, 60, 16, 12
@@ -36,10 +38,6 @@ def _short(text: str, limit: int = 38) -> str:
 
 
 def _columns(version: DatasetVersion, readable: set[int]) -> list[list[Box]]:
-    from django.urls import reverse
-
-    from governance.impact import downstream, lineage_identity
-
     sources = [
         Box(_short(f"{link.source.namespace}:{link.source.name}"), link.source_version or "real source", "source")
         for link in version.source_links.select_related("source")

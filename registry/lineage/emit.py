@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import attr
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -32,6 +33,7 @@ from openlineage.client.serde import Serde
 
 from ..models import DatasetVersion, Evaluation, LineageOutbox, SourceDataset
 from ..models.lineage import OutboxState
+from .downstream import lineage_identity
 from .facets import schema_url
 
 logger = logging.getLogger(__name__)
@@ -100,12 +102,6 @@ class SyntheticRegistryApprovalDatasetFacet(DatasetFacet):
     _get_schema = _custom("SyntheticRegistryApprovalDatasetFacet")
 
 
-def _identity(version: DatasetVersion) -> tuple[str, str]:
-    from governance.impact import lineage_identity
-
-    return lineage_identity(version)
-
-
 def _version_facets(version: DatasetVersion) -> dict[str, Any]:
     return {
         "schema": schema_dataset.SchemaDatasetFacet(
@@ -145,18 +141,22 @@ def _enqueue(event) -> None:
 
 
 def _send_soon() -> None:
-    """Ask a worker to send now; if the broker is down, the periodic retry sends it later."""
-    from ..tasks import send_lineage_outbox
-
+    """Ask a worker to send now; if the broker is down, the retry every worker runs sends it later."""
     try:
-        send_lineage_outbox.delay(limit=SEND_SOON_LIMIT)
+        send_lineage_outbox.delay(limit=OUTBOX_SEND_SOON_LIMIT)
     except Exception:  # the user's change is committed: never fail their request over emission
-        logger.warning("could not queue OpenLineage emission; the periodic retry will send it", exc_info=True)
+        logger.warning("could not queue OpenLineage emission; a worker's retry will send it", exc_info=True)
+
+
+def send_lineage_outbox_soon() -> None:
+    """Every worker's tick (core.hooks.worker_tick): ask a worker to send, when anything is due."""
+    if outbox_due():
+        _send_soon()
 
 
 def version_registered(version: DatasetVersion) -> None:
     """A registration as a completed run: sources in, the synthetic version out, with its provenance."""
-    namespace, name = _identity(version)
+    namespace, name = lineage_identity(version)
     facets = {
         **_version_facets(version),
         "syntheticRegistry_generator": SyntheticRegistryGeneratorDatasetFacet(
@@ -193,7 +193,7 @@ def version_registered(version: DatasetVersion) -> None:
 def evaluation_succeeded(evaluation: Evaluation) -> None:
     """A verified evaluation as a completed run reading the version, with its scores."""
     version = evaluation.version
-    namespace, name = _identity(version)
+    namespace, name = lineage_identity(version)
     facets = {
         **_version_facets(version),
         "syntheticRegistry_evaluation": SyntheticRegistryEvaluationDatasetFacet(
@@ -222,7 +222,7 @@ def evaluation_succeeded(evaluation: Evaluation) -> None:
 def decision_recorded(decision, policy_verdict: str | None) -> None:
     """A review decision (approval, rejection, revocation …) as a dataset event carrying the new status."""
     version = decision.version
-    namespace, name = _identity(version)
+    namespace, name = lineage_identity(version)
     facets = {
         **_version_facets(version),
         "syntheticRegistry_approval": SyntheticRegistryApprovalDatasetFacet(
@@ -259,8 +259,8 @@ def source_revoked(source: SourceDataset) -> None:
 
 
 CLAIM_TIMEOUT = dt.timedelta(minutes=5)
-SEND_SOON_LIMIT = 20  # after a change: its own few events; the periodic task drains the rest
-MAX_ATTEMPTS = 12  # with backoff doubling from 1 minute (capped at 6 hours): about 1.5 days of retries
+OUTBOX_SEND_SOON_LIMIT = 20  # after a change: its own few events; the periodic send drains the rest
+OUTBOX_MAX_SENDS = 12  # with backoff doubling from 1 minute (capped at 6 hours): about 1.5 days of retries
 MAX_BACKOFF = dt.timedelta(hours=6)
 
 
@@ -269,20 +269,27 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+def _claimable(now: dt.datetime) -> Q:
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return (Q(state=OutboxState.PENDING) & due) | Q(state=OutboxState.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
+
+
+def outbox_due() -> bool:
+    """Whether any event waits to be sent now (a cheap check before asking a worker to send)."""
+    return LineageOutbox.objects.filter(_claimable(timezone.now())).exists()
+
+
 def send_outbox(*, limit: int = 200) -> dict[str, int]:
-    """Send due events oldest first; a failure waits (with backoff) and is retried, up to MAX_ATTEMPTS.
+    """Send due events oldest first; a failure waits (with backoff) and is retried, up to OUTBOX_MAX_SENDS.
 
     Rows are claimed in a short transaction and sent outside it: a slow or unreachable lineage backend
     never holds database locks. A claim older than CLAIM_TIMEOUT (its sender died) is taken over. An
     event that keeps failing waits longer each time, so it never holds up newer ones, and is given up
-    (state `gave_up`, with its last error) after MAX_ATTEMPTS.
+    (state `gave_up`, with its last error) after OUTBOX_MAX_SENDS.
     """
     now = timezone.now()
     with transaction.atomic():
-        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-        claimable = (Q(state=OutboxState.PENDING) & due) | Q(
-            state=OutboxState.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-        )
+        claimable = _claimable(now)
         rows = list(LineageOutbox.objects.select_for_update(skip_locked=True).filter(claimable).order_by("id")[:limit])
         LineageOutbox.objects.filter(pk__in=[r.pk for r in rows]).update(state=OutboxState.SENDING, claimed_at=now)
     sent = failed = 0
@@ -293,7 +300,7 @@ def send_outbox(*, limit: int = 200) -> dict[str, int]:
             failed += 1
             attempts = row.attempts + 1
             LineageOutbox.objects.filter(pk=row.pk).update(
-                state=OutboxState.PENDING if attempts < MAX_ATTEMPTS else OutboxState.GAVE_UP,
+                state=OutboxState.PENDING if attempts < OUTBOX_MAX_SENDS else OutboxState.GAVE_UP,
                 attempts=attempts,
                 next_attempt_at=timezone.now() + retry_delay(attempts),
                 last_error=f"{type(exc).__name__}: {exc}"[:2000],
@@ -305,3 +312,9 @@ def send_outbox(*, limit: int = 200) -> dict[str, int]:
             state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
         )
     return {"sent": sent, "failed": failed}
+
+
+@shared_task(name="registry.tasks.send_lineage_outbox", acks_late=True)
+def send_lineage_outbox(limit: int = 200) -> dict[str, int]:
+    """Send the registry's due OpenLineage events (after each change, and on every worker tick for retries)."""
+    return send_outbox(limit=limit)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from governance.context import Actor
-from governance.models import Project
+from core.context import Actor
+from core.models import Project
 
 from ..models import LineageEvent
 from .bulk import insert_rows

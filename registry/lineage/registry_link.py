@@ -7,13 +7,13 @@ from typing import Any
 
 from django.conf import settings
 
-from governance.context import Actor
-from governance.errors import DomainError
-from governance.models import Project
+from core.context import Actor
+from core.errors import DomainError
+from core.models import Project
 
-from ..evaluation.io import FORMATS
 from ..services.intake import RegistrationRequest, register_declared, register_uri
 from ..services.registration import GeneratorSpec, SourceSpec, version_link_lineage_run
+from ..tables.formats import FORMATS
 from .facets import CONTENT_FACET, GENERATOR_FACET
 from .validation import DatasetRef, LineageEventError, ParsedEvent
 

@@ -17,16 +17,16 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.context import Actor
-from governance.errors import InvalidInput, NotPermitted
-from governance.models import Project
-from governance.roles import Capability
-from governance.selectors import project_ids_with
+from core.api.fields import NonFiniteNumber, refuse_constant
+from core.api.parsers import NUL_MESSAGE, contains_nul
+from core.context import Actor
+from core.errors import InvalidInput, NotPermitted
+from core.models import Project
+from core.roles import Capability
+from core.selectors import project_ids_with
 
-from ..api.fields import NonFiniteNumber, refuse_constant
-from ..api.parsers import NUL_MESSAGE, contains_nul
 from .columns import column_lineage
-from .facets import SCHEMAS
+from .facets import SCHEMA_VERSION, SCHEMAS
 from .graph import BadNodeId, NodeNotFound, lineage_graph
 from .ingest import ingest_events
 from .validation import LineageEventError, parse_event
@@ -240,8 +240,6 @@ def _uuid_param(raw: str | None) -> uuid.UUID | None:
 @require_GET
 def facet_schema(request, version: str, title: str):
     """The JSON Schema a custom facet's _schemaURL points to; public, like any schema URL."""
-    from .facets import SCHEMA_VERSION
-
     if version != SCHEMA_VERSION or title not in SCHEMAS:
         raise Http404("no such facet schema")
     return JsonResponse({"$id": request.build_absolute_uri(), **SCHEMAS[title]})

@@ -4,7 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from governance.models import Project
+from core.models import Project
 
 dataset_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$",

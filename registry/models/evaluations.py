@@ -2,11 +2,10 @@
 
 import uuid
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from .jobs import JobState
+from core.models import Job
+
 from .versions import DatasetVersion
 
 
@@ -15,24 +14,23 @@ class EvaluationOrigin(models.TextChoices):
     REPORTED = "reported", "Reported (submitted by a pipeline)"
 
 
-class Evaluation(models.Model):
-    """One evaluation run: parameters, engine and library versions, progress, metrics and details."""
+class Evaluation(Job):
+    """One evaluation of a version: verified ones are jobs a worker runs, reported ones arrive finished.
+
+    Parameters, engine and library versions, metrics and per-kind details.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="evaluations")
     origin = models.CharField(max_length=16, choices=EvaluationOrigin.choices)
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     # What was asked for: kinds, sensitive attributes, seed, sdtype overrides … (the engine's config).
     config = models.JSONField(default=dict, blank=True)
     # What the engine recorded: every parameter that influenced the numbers, and library versions.
     parameters = models.JSONField(default=dict, blank=True)
     engine = models.JSONField(default=dict, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)
-    step = models.CharField(max_length=64, blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="flat metric keys, e.g. quality.overall")
     results = models.JSONField(default=dict, blank=True, help_text="per-kind details")
     durations = models.JSONField(default=dict, blank=True)
-    error = models.JSONField(null=True, blank=True)
     # The real reference is identified by fingerprint; its bytes are deleted after the run by default.
     reference_fingerprint = models.CharField(max_length=64, blank=True)
     reference_rows = models.BigIntegerField(null=True, blank=True)
@@ -45,23 +43,12 @@ class Evaluation(models.Model):
     holdout_owned = models.BooleanField(default=True)
     # Reported evaluations: the tool that computed them, in the pipeline's own words.
     tool = models.CharField(max_length=200, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    requested_via = models.CharField(max_length=64, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    # Times the reaper handed it to the broker again because no worker had started it.
-    requeues = models.PositiveSmallIntegerField(default=0)
-    # Running: the worker's last beat. Queued: when the reaper last handed it to the broker again.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         ordering = ["-created_at"]
         constraints = [
+            *Job.Meta.constraints,
             models.CheckConstraint(condition=models.Q(origin__in=EvaluationOrigin.values), name="evaluation_origin"),
-            models.CheckConstraint(condition=models.Q(state__in=JobState.values), name="evaluation_state"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from governance.models import Project
+from core.models import Project
 
 
 class LineageEvent(models.Model):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.audit import audited_atomic, record_event
-from governance.context import Actor
-from governance.errors import InvalidInput
-from governance.permissions import require_capability
-from governance.roles import Capability
-from reports.hooks import evidence_changed
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import InvalidInput
+from core.permissions import require_capability
+from core.roles import Capability
 
+from ..hooks import evidence_changed
 from ..models import SourceDataset, VersionSource
 
 SOURCE_EDITABLE = ("description", "contains_personal_data", "legal_basis", "owner", "license", "fingerprint")
@@ -24,7 +24,7 @@ def source_dataset_cards_refresh(*, source: SourceDataset) -> int:
     """
     version_ids = list(VersionSource.objects.filter(source=source).values_list("version_id", flat=True))
     for version_id in version_ids:
-        evidence_changed(str(version_id))
+        evidence_changed.send(version_id=str(version_id), trigger="evidence_changed")
     return len(version_ids)
 
 

@@ -7,28 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
-
-from governance.audit import audited_atomic, record_event
-from governance.context import Actor
-from governance.errors import Conflict, InvalidInput
-from governance.permissions import require_capability
-from governance.roles import Capability
-from reports.hooks import evidence_changed
+from core import jobs
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import Conflict, InvalidInput
+from core.models import JobState
+from core.permissions import require_capability
+from core.roles import Capability
 
 from ..evaluation.config import KINDS
-from ..evaluation.io import (
-    TableError,
-    check_declared_format,
-    format_from_name,
-    read_column_names,
-    sniff_format,
-)
-from ..evaluation.metadata import SDTYPES
-from ..models import DatasetVersion
-from ..models.evaluations import Evaluation, EvaluationOrigin
-from ..models.jobs import JobState
+from ..evaluation.sdtypes import SDTYPES
+from ..hooks import evidence_changed
+from ..models import DatasetVersion, Evaluation, EvaluationOrigin
 from ..storage import discard
+from ..tables.formats import TableError, check_declared_format, format_from_name, sniff_format
+from ..tables.reading import read_column_names
 
 COLUMN_LISTS = ("sensitive_attributes", "quasi_identifiers", "disclosure_sensitive")
 
@@ -119,9 +112,6 @@ def evaluation_request(
     holdout: TableInput | None = None,
 ) -> Evaluation:
     """Queue a verified evaluation of a version against a real reference (and optional holdout)."""
-    from ..tasks import run_evaluation_task
-    from .reaper import reap_stale_jobs
-
     try:
         require_capability(
             actor=actor,
@@ -135,7 +125,8 @@ def evaluation_request(
         _check_table(version, reference, "reference")
         if holdout is not None:
             _check_table(version, holdout, "holdout")
-        reap_stale_jobs()
+        # An evaluation whose worker is gone must not block this request with a 409.
+        jobs.reap(kinds=["evaluation"])
         with audited_atomic():
             running = (
                 Evaluation.objects.select_for_update()
@@ -151,28 +142,22 @@ def evaluation_request(
                     f"an evaluation of this version is already {running.state}: {running.pk}",
                     extra={"evaluation": str(running.pk)},
                 )
-            evaluation = Evaluation.objects.create(
-                version=version,
-                origin=EvaluationOrigin.VERIFIED,
-                config=engine_config,
-                reference_fingerprint=reference.fingerprint,
-                reference_path=str(reference.path),
-                reference_owned=reference.owned,
-                holdout_fingerprint=holdout.fingerprint if holdout else "",
-                holdout_path=str(holdout.path) if holdout else "",
-                holdout_owned=holdout.owned if holdout else False,
-                requested_by=actor.user,
-                requested_via=actor.via[:64],
-                request_id=actor.request_id[:64],
-            )
-            record_event(
+            evaluation = jobs.enqueue(
+                "evaluation",
+                Evaluation(
+                    version=version,
+                    origin=EvaluationOrigin.VERIFIED,
+                    config=engine_config,
+                    reference_fingerprint=reference.fingerprint,
+                    reference_path=str(reference.path),
+                    reference_owned=reference.owned,
+                    holdout_fingerprint=holdout.fingerprint if holdout else "",
+                    holdout_path=str(holdout.path) if holdout else "",
+                    holdout_owned=holdout.owned if holdout else False,
+                ),
                 actor=actor,
-                action="evaluation.requested",
-                obj=evaluation,
-                project=version.dataset.project,
-                after={"version": str(version.pk), "config": engine_config},
+                details={"version": str(version.pk), "config": engine_config},
             )
-            transaction.on_commit(lambda: run_evaluation_task.delay(str(evaluation.pk)))
     except Exception:
         # A refused request leaves no staged real data behind.
         reference.discard()
@@ -230,5 +215,5 @@ def evaluation_report(
             project=version.dataset.project,
             after={"version": str(version.pk), "tool": tool, "metrics": clean},
         )
-        evidence_changed(str(version.pk), trigger="evaluation")
+        evidence_changed.send(version_id=str(version.pk), trigger="evaluation")
     return evaluation

@@ -15,20 +15,22 @@ from typing import Any
 
 from django.conf import settings
 
-from governance.audit import audited_atomic
-from governance.context import Actor
-from governance.errors import InvalidInput
-from governance.models import Project
-from governance.permissions import require_capability
-from governance.roles import Capability
+from common.digest import sha256_file
+from core import jobs
+from core.audit import audited_atomic
+from core.context import Actor
+from core.errors import InvalidInput
+from core.models import Project
+from core.permissions import require_capability
+from core.roles import Capability
 
 from ..content import ContentFacts, inspect_file
-from ..evaluation.io import format_from_name, sha256_file
-from ..evaluation.metadata import SDTYPES, sdtype_from_dtype
+from ..evaluation.sdtypes import SDTYPES
 from ..models import RegistrationJob
 from ..storage import discard, new_staging_file, object_relpath, resolve_data_uri, store_object
+from ..tables.formats import format_from_name
+from ..tables.schema import sdtype_from_dtype
 from ..uploads import StagedUpload
-from .jobs import registration_job_create
 from .registration import (
     GeneratorSpec,
     RegistrationResult,
@@ -87,6 +89,36 @@ class IntakeOutcome:
 
     result: RegistrationResult | None = None
     job: RegistrationJob | None = None
+
+
+def registration_job_create(
+    *,
+    actor: Actor,
+    request: RegistrationRequest,
+    file_path: Path,
+    owns_file: bool,
+    original_name: str,
+    declared_format: str | None,
+    byte_count: int,
+    declared_fingerprint: str | None = None,
+) -> RegistrationJob:
+    """Queue a registration whose file is too large to inspect inside the request."""
+    with audited_atomic():
+        return jobs.enqueue(
+            "registration",
+            RegistrationJob(
+                project=request.project,
+                payload=request.to_payload(),
+                file_path=str(file_path),
+                owns_file=owns_file,
+                original_name=original_name,
+                declared_format=declared_format or "",
+                declared_fingerprint=declared_fingerprint or "",
+                byte_count=byte_count,
+            ),
+            actor=actor,
+            details={"dataset": request.dataset_name, "file": original_name, "byte_count": byte_count},
+        )
 
 
 def register_facts(*, actor: Actor, request: RegistrationRequest, facts: ContentFacts) -> RegistrationResult:

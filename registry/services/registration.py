@@ -10,15 +10,15 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from governance.audit import audited_atomic, record_event
-from governance.context import Actor
-from governance.errors import Conflict, InvalidInput, NotPermitted
-from governance.models import Project
-from governance.permissions import require_capability
-from governance.roles import Capability
-from reports.hooks import evidence_changed
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import Conflict, InvalidInput, NotPermitted
+from core.models import Project
+from core.permissions import require_capability
+from core.roles import Capability
 
 from ..content import ContentFacts
+from ..hooks import evidence_changed
 from ..lineage import emit
 from ..models import Dataset, DatasetVersion, Generator, SourceDataset, VersionSource
 
@@ -264,7 +264,7 @@ def dataset_version_register(
             after=version_snapshot(version),
         )
         emit.version_registered(version)
-        evidence_changed(str(version.pk), trigger="registration")
+        evidence_changed.send(version_id=str(version.pk), trigger="registration")
     return RegistrationResult(version=version, created=True)
 
 

@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.api.fields import StrictFieldsMixin
+from core.api.fields import StrictFieldsMixin
 
 from ..models import Export, ExportFormat
 

@@ -14,14 +14,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.context import Actor
-from governance.models import Project
-from governance.permissions import require_capability
-from governance.roles import Capability
-from governance.selectors import project_ids_with
+from core.context import Actor
+from core.models import Project
+from core.permissions import require_capability
+from core.roles import Capability
+from core.selectors import project_ids_with
 from registry.models import DatasetVersion
 
-from ..cards.render import FORMATS
+from ..cards.render import CARD_FORMATS
 from ..cards.serve import card_response
 from ..models import CardTrigger, Export
 from ..selectors import card_revision, exports_visible
@@ -48,7 +48,9 @@ class VersionCardView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS), description="md, html or json (default)"),
+            OpenApiParameter(
+                "format", OpenApiTypes.STR, enum=list(CARD_FORMATS), description="md, html or json (default)"
+            ),
             OpenApiParameter("revision", OpenApiTypes.INT, description="A stored revision; the latest by default"),
             OpenApiParameter("download", OpenApiTypes.BOOL, description="Send as an attachment"),
         ],
@@ -64,8 +66,8 @@ class VersionCardView(APIView):
             DatasetVersion.objects.select_related("dataset__project"), pk=pk, dataset__project__in=readable
         )
         fmt = request.query_params.get("format", "json")
-        if fmt not in FORMATS:
-            raise ValidationError({"format": [f"Unknown format '{fmt}'; expected one of {', '.join(FORMATS)}."]})
+        if fmt not in CARD_FORMATS:
+            raise ValidationError({"format": [f"Unknown format '{fmt}'; expected one of {', '.join(CARD_FORMATS)}."]})
         revision = _revision(request.query_params.get("revision"))
         card = card_revision(version, revision)
         if card is None and revision is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from governance.audit import to_jsonable
+from common.jsonable import to_jsonable
 from governance.review import ReviewState, review_state
 from registry.models import DatasetVersion, VersionSource
 from registry.selectors import version_evidence

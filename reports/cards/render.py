@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from ..models import Card
 from ..plots import NO_DISTRIBUTIONS, NO_MATRICES, Plot, card_plots
 
-FORMATS = ("md", "html", "json")
+CARD_FORMATS = ("md", "html", "json")
 CONTENT_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
@@ -127,7 +127,7 @@ def card_filename(card: Card, fmt: str) -> str:
 def render_files(card: Card) -> dict[str, bytes]:
     """Every format of a revision as the bytes to store and serve (the card must have its revision and time)."""
     renderers = {"md": render_markdown, "html": render_html, "json": render_json}
-    return {fmt: renderers[fmt](card).encode("utf-8") for fmt in FORMATS}
+    return {fmt: renderers[fmt](card).encode("utf-8") for fmt in CARD_FORMATS}
 
 
 def sha256(content: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
-from governance.context import Actor
+from core.context import Actor
 
 from ..models import Card
 from ..selectors import card_file
@@ -13,7 +13,7 @@ from .render import CARD_CSP, CONTENT_TYPES, card_filename
 
 
 def card_response(card: Card, fmt: str, *, actor: Actor, attachment: bool) -> HttpResponse:
-    """One format of a revision exactly as stored; `fmt` is one of FORMATS."""
+    """One format of a revision exactly as stored; `fmt` is one of CARD_FORMATS."""
     file = card_file(card, fmt) or card_files_store(card=card, actor=actor)[fmt]
     response = HttpResponse(bytes(file.content), content_type=CONTENT_TYPES[fmt])
     disposition = "attachment" if attachment else "inline"

@@ -2,7 +2,7 @@
 
 Verification needs every event anyway, so the extract comes from the same scan instead of a second query.
 The scan reads plain tuples through a server-side cursor (PostgreSQL) in chunks, and computes each hash
-exactly as `governance.audit.event_hash` does (tests hold the two equal), without building model objects.
+exactly as `core.audit.event_hash` does (tests hold the two equal), without building model objects.
 It covers the chain up to the head as it was when the scan started: events appended meanwhile belong to
 the next export.
 """
@@ -20,8 +20,8 @@ from django.db.models import CharField, F, Func, Max, TextField
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
-from governance.audit import GENESIS_HASH, ChainVerification
-from governance.models import AuditEvent, AuditHead
+from core.audit import GENESIS_HASH, ChainVerification
+from core.models import AuditEvent, AuditHead
 
 from .scope import ExportScope
 
@@ -46,7 +46,7 @@ EVENT_FIELDS = (
 )
 # Escapes a string exactly as json.dumps(..., ensure_ascii=False) does (the C implementation when present).
 _text = json.encoder.encode_basestring
-# occurred_at as governance.audit hashes it (UTC, ISO 8601, microseconds), formatted by PostgreSQL itself:
+# occurred_at as core.audit hashes it (UTC, ISO 8601, microseconds), formatted by PostgreSQL itself:
 # cheaper than building a datetime per row and formatting it again in Python.
 _PG_ISO = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 
@@ -59,7 +59,7 @@ def iso(moment: dt.datetime) -> str:
 def canonical_event(row: tuple) -> str:
     """An event row (EVENT_FIELDS order, occurred_at as `iso` text) as the canonical JSON its hash covers.
 
-    The same text as governance.audit's canonical_json of the event (sorted keys, no spaces, UTF-8),
+    The same text as core.audit's canonical_json of the event (sorted keys, no spaces, UTF-8),
     written out key by key; tests hold the two equal. Text columns are NOT NULL in the table, so only
     the two nullable integers need the null check.
     """

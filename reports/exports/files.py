@@ -156,12 +156,3 @@ class Bundle:
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     """manifest.json exactly as the zip holds it (its SHA-256 goes into the audit trail)."""
     return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -17,8 +17,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer
 
+from .pdf_layout import FONT, STYLES, num, p, register_fonts, styles, table, verified
 from .pdf_version import plots, version_section
-from .pdfkit import FONT, S, num, p, register_fonts, styles, table, verified
 from .scope import ExportScope, describe_period
 
 EVENT_LIMIT = 2000
@@ -187,7 +187,7 @@ def write_pdf(
     `on_section` after each version section (progress).
     """
     register_fonts()
-    S.update(styles())
+    STYLES.update(styles())
     kept: list[dict[str, Any]] = []
 
     def story() -> Iterator:

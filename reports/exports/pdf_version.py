@@ -8,7 +8,13 @@ from typing import Any
 from reportlab.lib.units import cm
 from reportlab.platypus import CondPageBreak, Image, KeepTogether
 
-from .pdfkit import clip, num, p, table
+from registry.models import DatasetVersion
+
+from ..cards.context import card_context
+from ..cards.render import plots_for
+from ..plots import NO_DISTRIBUTIONS, NO_MATRICES, card_plots
+from ..selectors import latest_card
+from .pdf_layout import clip, num, p, table
 
 # Comments and waivers (up to 10,000 characters) start in the decisions table and follow it in full.
 DECISION_CELL_CHARS = 280
@@ -17,13 +23,6 @@ FULL_TEXT_BELOW = "full text below the table"
 
 def plots(record: dict[str, Any]) -> list:
     """The version's plots as its HTML card draws them (distributions, correlation differences, fairness)."""
-    from registry.models import DatasetVersion
-
-    from ..cards.context import card_context
-    from ..cards.render import plots_for
-    from ..plots import NO_DISTRIBUTIONS, NO_MATRICES, card_plots
-    from ..selectors import latest_card
-
     version = DatasetVersion.objects.get(pk=record["version_id"])
     card = latest_card(version)
     drawn = plots_for(card) if card else card_plots(card_context(version).get("plots") or {})

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from governance.audit import audited_atomic, canonical_json, record_event
-from governance.context import Actor
+from core.audit import audited_atomic, canonical_json, record_event
+from core.context import Actor
 from registry.models import DatasetVersion
 
 from ..cards.context import SCHEMA_VERSION, card_context
-from ..cards.render import FORMATS, context_plots, render_files, sha256
+from ..cards.render import CARD_FORMATS, context_plots, render_files, sha256
 from ..models import Card, CardFile, CardTrigger
 
 
@@ -36,7 +36,7 @@ def _latest(version: DatasetVersion) -> Card | None:
     return Card.objects.filter(version_id=version.pk).order_by("-revision").first()
 
 
-def _store_files(card: Card, formats=FORMATS) -> dict[str, CardFile]:
+def _store_files(card: Card, formats=CARD_FORMATS) -> dict[str, CardFile]:
     rendered = render_files(card)
     files = {
         fmt: CardFile(card=card, format=fmt, content=rendered[fmt], sha256=sha256(rendered[fmt])) for fmt in formats
@@ -98,12 +98,12 @@ def card_files_store(*, card: Card, actor: Actor | None = None) -> dict[str, Car
     """
     actor = actor or Actor.system("task:cards")
     stored = {f.format: f for f in CardFile.objects.filter(card=card)}
-    if len(stored) == len(FORMATS):
+    if len(stored) == len(CARD_FORMATS):
         return stored
     context_plots(card.context)  # drawn before taking the lock
     with audited_atomic():
         stored = {f.format: f for f in CardFile.objects.filter(card=card)}
-        missing = [fmt for fmt in FORMATS if fmt not in stored]
+        missing = [fmt for fmt in CARD_FORMATS if fmt not in stored]
         if not missing:
             return stored
         stored.update(_store_files(card, missing))

@@ -1,46 +1,38 @@
-"""Audit exports: request (202 + job), run in a worker (claim, build, finish), download; every step audited.
+"""Audit exports as a kind of job: request (202 + job), build in a worker, download; every step audited.
 
-A job never stays "running": an exception ends it as failed with the reason, a dead worker's job is
-re-queued by `reap_stale_exports`, and the third claim of the same job fails it for good.
+The job framework (core.jobs) claims, beats, finishes, fails and reaps; this module supplies the work (build
+the zip) and the success step (record its hash). Each attempt writes its own file, so an attempt that lost its
+claim can never overwrite the zip of the one that finished.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from governance.audit import audited_atomic, record_event
-from governance.context import Actor
-from governance.errors import Conflict, InvalidInput, NotFound
-from governance.models import Project
-from governance.permissions import require_capability
-from governance.roles import Capability
+from common.digest import sha256_file
+from core import jobs
+from core.audit import audited_atomic, record_event
+from core.context import Actor
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import JobState, Project
+from core.permissions import require_capability
+from core.roles import Capability
 from registry.models import DatasetVersion
-from registry.models.jobs import JobState
-from registry.services.job_support import MAX_ATTEMPTS, actor_for
 from registry.storage import discard
 
 from ..exports.build import build_export
-from ..exports.files import manifest_bytes, sha256_file
+from ..exports.files import manifest_bytes
 from ..models import Export, ExportFormat
 
-logger = logging.getLogger(__name__)
 EXPORTS_DIR = "exports"
-
-
-def internal_error(exc: Exception) -> dict[str, str]:
-    """The error stored on a job that crashed."""
-    return {"detail": f"internal error: {type(exc).__name__}: {exc}"}
 
 
 def manifest_sha256(manifest: dict[str, Any]) -> str:
@@ -53,6 +45,10 @@ def export_path(relative: str) -> Path:
     return Path(settings.REGISTRY_STORAGE_ROOT) / relative
 
 
+def _attempt_file(export: Export) -> str:
+    return f"{EXPORTS_DIR}/{export.pk}-{export.attempts}.zip"
+
+
 def export_request(
     *,
     actor: Actor,
@@ -63,8 +59,6 @@ def export_request(
     version_ids: Sequence[str] = (),
 ) -> Export:
     """Queue an audit export of one project; only auditors (EXPORT capability) of that project may."""
-    from ..tasks import run_export_task
-
     require_capability(actor=actor, project=project, capability=Capability.EXPORT, what="exporting audit evidence")
     if format not in ExportFormat.values:
         raise InvalidInput(
@@ -81,117 +75,69 @@ def export_request(
         unknown = [v for v in ids if v not in found]
         if unknown:
             raise InvalidInput(f"not versions of project '{project.slug}': {', '.join(unknown)}", field="versions")
-    reap_stale_exports()
     with audited_atomic():
-        export = Export.objects.create(
-            project=project,
-            format=format,
-            period_start=period_start,
-            period_end=period_end,
-            version_ids=ids,
-            requested_by=actor.user,
-            requested_via=actor.via[:64],
-            request_id=actor.request_id[:64],
-        )
-        record_event(
+        return jobs.enqueue(
+            "export",
+            Export(
+                project=project,
+                format=format,
+                period_start=period_start,
+                period_end=period_end,
+                version_ids=ids,
+            ),
             actor=actor,
-            action="export.requested",
-            obj=export,
-            project=project,
-            after={"format": format, "period_start": period_start, "period_end": period_end, "versions": ids},
-        )
-        transaction.on_commit(lambda: run_export_task.delay(str(export.pk)))
-    return export
-
-
-def _claim(export_id: str) -> Export | None:
-    with transaction.atomic():
-        export = Export.objects.select_for_update().filter(pk=export_id).first()
-        if export is None or export.state in (JobState.SUCCEEDED, JobState.FAILED):
-            return None
-        now = timezone.now()
-        export.state, export.attempts = JobState.RUNNING, export.attempts + 1
-        export.started_at = export.heartbeat_at = now
-        export.progress, export.step = 0, "starting"
-        export.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "progress", "step"])
-    return Export.objects.select_related("project", "requested_by").get(pk=export.pk)
-
-
-def _progress(export_id):
-    def report(percent: int, step: str) -> None:
-        Export.objects.filter(pk=export_id, state=JobState.RUNNING).update(
-            progress=min(max(int(percent), 0), 99), step=step[:64], heartbeat_at=timezone.now()
-        )
-
-    return report
-
-
-def _finish(export: Export, actor: Actor, *, manifest: dict[str, Any] | None, error: dict | None) -> None:
-    """Record the outcome once (a second finish is a no-op), with its audit event."""
-    fields: dict[str, Any] = {"finished_at": timezone.now()}
-    relative = f"{EXPORTS_DIR}/{export.pk}.zip"
-    if manifest is not None:
-        path = export_path(relative)
-        fields.update(
-            state=JobState.SUCCEEDED,
-            step="done",
-            progress=100,
-            file_path=relative,
-            byte_count=path.stat().st_size,
-            sha256=sha256_file(path),
-            manifest=manifest,
-            error=None,
-        )
-    else:
-        fields.update(state=JobState.FAILED, step="failed", error=error)
-    with audited_atomic():
-        if not Export.objects.filter(pk=export.pk, state=JobState.RUNNING).update(**fields):
-            return
-        after = {"error": error}
-        if manifest is not None:
-            after = {
-                "sha256": fields["sha256"],
-                "bytes": fields["byte_count"],
-                "manifest_sha256": manifest_sha256(manifest),
-                "files": {f["name"]: f["sha256"] for f in manifest["files"]},
-                "chain_ok": manifest["chain_verification"]["ok"],
-            }
-        record_event(
-            actor=actor,
-            action="export.succeeded" if manifest is not None else "export.failed",
-            obj=export,
-            project=export.project,
-            after=after,
+            details={"format": format, "period_start": period_start, "period_end": period_end, "versions": ids},
         )
 
 
-def export_fail(export: Export, error: dict, actor: Actor | None = None) -> None:
-    """End a running export as failed with a readable reason, and drop its partial file."""
-    discard(export_path(f"{EXPORTS_DIR}/{export.pk}.zip.part"))
-    _finish(export, actor or actor_for(export), manifest=None, error=error)
+@dataclass(frozen=True)
+class BuiltExport:
+    """An attempt's finished zip: where it is, its size and hash, and its manifest."""
+
+    file_path: str
+    byte_count: int
+    sha256: str
+    manifest: dict[str, Any]
 
 
-def export_run(*, export_id: str) -> Export | None:
-    """Build a queued (or redelivered) export; None when it had already finished."""
-    export = _claim(export_id)
-    if export is None:
-        return None
-    actor = actor_for(export)
-    if export.attempts > MAX_ATTEMPTS:
-        export_fail(export, {"detail": f"gave up after {MAX_ATTEMPTS} attempts (worker lost or crashed)"}, actor)
-        return Export.objects.get(pk=export.pk)
-    final = export_path(f"{EXPORTS_DIR}/{export.pk}.zip")
-    partial = final.with_name(final.name + ".part")
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        manifest = build_export(export, partial, _progress(export.pk))
+class ExportJobKind(jobs.JobKind):
+    """An audit evidence export of one project (CSV, JSON or PDF in a zip with its manifest)."""
+
+    name = "export"
+    model = Export
+    related = ("project", "requested_by")
+
+    def work(self, run: jobs.JobRun) -> BuiltExport:
+        export: Export = run.job  # type: ignore[assignment]
+        final = export_path(_attempt_file(export))
+        partial = final.with_name(final.name + ".part")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        manifest = build_export(export, partial, run.progress)
         os.replace(partial, final)
-    except Exception as exc:
-        logger.exception("export %s failed", export.pk)
-        export_fail(export, internal_error(exc), actor)
-    else:
-        _finish(export, actor, manifest=manifest, error=None)
-    return Export.objects.select_related("project", "requested_by").get(pk=export.pk)
+        digest = sha256_file(final)  # hashed before the audit lock is taken
+        return BuiltExport(_attempt_file(export), digest.byte_count, digest.sha256, manifest)
+
+    def succeed(self, job: Export, built: BuiltExport, actor: Actor) -> dict[str, Any]:
+        job.file_path, job.byte_count, job.sha256, job.manifest = (
+            built.file_path,
+            built.byte_count,
+            built.sha256,
+            built.manifest,
+        )
+        return {
+            "sha256": built.sha256,
+            "bytes": built.byte_count,
+            "manifest_sha256": manifest_sha256(built.manifest),
+            "files": {f["name"]: f["sha256"] for f in built.manifest["files"]},
+            "chain_ok": built.manifest["chain_verification"]["ok"],
+        }
+
+    def cleanup(self, job: Export) -> None:
+        """Drop every attempt's file but the one recorded (none when the export failed)."""
+        keep = export_path(job.file_path) if job.file_path else None
+        for path in export_path(EXPORTS_DIR).glob(f"{job.pk}-*.zip*"):
+            if path != keep:
+                discard(path)
 
 
 def export_download(*, actor: Actor, export: Export) -> Path:
@@ -215,20 +161,3 @@ def export_download(*, actor: Actor, export: Export) -> Path:
             after={"sha256": export.sha256, "bytes": export.byte_count},
         )
     return path
-
-
-def reap_stale_exports(*, now=None) -> int:
-    """Re-queue running exports whose worker has not reported for REGISTRY_JOB_STALE_SECONDS."""
-    from ..tasks import run_export_task
-
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.REGISTRY_JOB_STALE_SECONDS)
-    stale = list(
-        Export.objects.filter(state=JobState.RUNNING)
-        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
-        .values_list("pk", flat=True)
-    )
-    for pk in stale:
-        logger.warning("export %s: no heartbeat since before %s, re-queued", pk, cutoff.isoformat())
-        transaction.on_commit(lambda pk=pk: run_export_task.delay(str(pk)))
-    return len(stale)

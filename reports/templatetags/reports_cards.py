@@ -9,6 +9,8 @@ from django import template
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
+from ..selectors import latest_card
+
 register = template.Library()
 # "<" that could open an HTML tag, comment or declaration; "<=" and "< 5" cannot.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -73,8 +75,6 @@ def signed(value, digits: int = 3) -> str:
 @register.inclusion_tag("admin/reports/card_links.html")
 def card_links(version) -> dict:
     """Links to a version's card in every format, and its latest revision (for the version's admin page)."""
-    from reports.selectors import latest_card
-
     card = latest_card(version) if version is not None and version.pk else None
     links = []
     if version is not None and version.pk:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry.evaluation.io import read_table
-from registry.evaluation.metadata import table_schema
+from registry.tables.reading import read_table
+from registry.tables.schema import table_schema
 from tests.support import ADULT
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from registry.evaluation.engine import ENGINE_NAME, EvaluationConfig, run_evaluation
+from registry.evaluation.engine import ENGINE_NAME, EvaluationConfig, EvaluationResult, run_evaluation
 
 ALL_KEYS = {
     "quality.overall",
@@ -57,32 +58,39 @@ def full_result(tables, adult_schema):
 
 
 def _without_durations(result):
-    return {key: value for key, value in result.items() if key != "durations"}
+    return {key: value for key, value in dataclasses.asdict(result).items() if key != "durations"}
 
 
 def test_full_result_has_every_metric_and_strict_json(full_result):
-    assert set(full_result) == {"engine", "parameters", "metrics", "results", "durations"}
-    assert full_result["engine"]["name"] == ENGINE_NAME
-    assert set(full_result["engine"]["libraries"]) == {
+    assert isinstance(full_result, EvaluationResult)
+    assert [f.name for f in dataclasses.fields(full_result)] == [
+        "engine",
+        "parameters",
+        "metrics",
+        "results",
+        "durations",
+    ]
+    assert full_result.engine["name"] == ENGINE_NAME
+    assert set(full_result.engine["libraries"]) == {
         "sdmetrics",
         "pandas",
         "numpy",
         "scipy",
         "scikit-learn",
     }
-    assert set(full_result["metrics"]) == ALL_KEYS
-    assert all(value is None or type(value) in (int, float) for value in full_result["metrics"].values())
-    json.dumps(full_result, allow_nan=False)
+    assert set(full_result.metrics) == ALL_KEYS
+    assert all(value is None or type(value) in (int, float) for value in full_result.metrics.values())
+    json.dumps(dataclasses.asdict(full_result), allow_nan=False)
     # Every kind is timed; "summaries" (what cards plot) rides along with quality.
-    assert set(full_result["durations"]) == set(full_result["results"]) - {"summaries"}
-    assert set(full_result["results"]["summaries"]) >= {"columns", "correlations", "associations"}
-    assert full_result["metrics"]["privacy.exact_copies"] == 30
-    assert full_result["metrics"]["privacy.exact_copy_rate"] == 30 / 1500
-    assert full_result["results"]["privacy"]["dcr"]["distribution"]["zero_count"] == 30
-    assert full_result["parameters"]["rows"] == {"reference": 2000, "synthetic": 1500, "holdout": 1200}
-    assert full_result["parameters"]["seed"] == 3
-    assert full_result["results"]["utility"]["split"] == "holdout table"
-    assert not any("error" in section for section in full_result["results"].values())
+    assert set(full_result.durations) == set(full_result.results) - {"summaries"}
+    assert set(full_result.results["summaries"]) >= {"columns", "correlations", "associations"}
+    assert full_result.metrics["privacy.exact_copies"] == 30
+    assert full_result.metrics["privacy.exact_copy_rate"] == 30 / 1500
+    assert full_result.results["privacy"]["dcr"]["distribution"]["zero_count"] == 30
+    assert full_result.parameters["rows"] == {"reference": 2000, "synthetic": 1500, "holdout": 1200}
+    assert full_result.parameters["seed"] == 3
+    assert full_result.results["utility"]["split"] == "holdout table"
+    assert not any("error" in section for section in full_result.results.values())
 
 
 def test_the_same_inputs_give_the_same_numbers(tables, adult_schema, full_result):
@@ -98,13 +106,13 @@ def test_kinds_not_requested_or_not_configured_have_no_keys(tables, adult_schema
     result = run_evaluation(
         real, synthetic, columns=adult_schema, config=config, progress=lambda p, s: calls.append((p, s))
     )
-    assert set(result["results"]) == {"privacy", "fairness", "utility"}
-    assert result["results"]["fairness"] == {"skipped": "no sensitive_attributes in the config"}
-    assert result["results"]["utility"] == {"skipped": "no target_column in the config"}
-    privacy = result["results"]["privacy"]
+    assert set(result.results) == {"privacy", "fairness", "utility"}
+    assert result.results["fairness"] == {"skipped": "no sensitive_attributes in the config"}
+    assert result.results["utility"] == {"skipped": "no target_column in the config"}
+    privacy = result.results["privacy"]
     assert privacy["dcr"]["overfitting"] == {"skipped": "no holdout table was given"}
     assert "skipped" in privacy["disclosure_protection"]
-    assert set(result["metrics"]) == {
+    assert set(result.metrics) == {
         "privacy.exact_copies",
         "privacy.exact_copy_rate",
         "privacy.new_row_synthesis",
@@ -125,24 +133,24 @@ def test_synthetic_sample_for_dcr_reports_a_confidence_interval(tables, adult_sc
     real, synthetic, _ = tables
     config = EvaluationConfig(kinds=("privacy",), dcr_synthetic_sample=400, dcr_bootstrap_resamples=200)
     result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
-    dcr = result["results"]["privacy"]["dcr"]
+    dcr = result.results["privacy"]["dcr"]
     assert dcr["synthetic_rows_evaluated"] == 400 and dcr["synthetic_sample"] == 400
     assert dcr["reference_rows"] == 2000
     interval = dcr["confidence_interval_95"]
     assert interval["median_dcr"][0] <= dcr["median"] <= interval["median_dcr"][1]
     low, high = interval["baseline_protection"]
-    assert low <= result["metrics"]["privacy.dcr_baseline_protection"] <= high
+    assert low <= result.metrics["privacy.dcr_baseline_protection"] <= high
     # Exact copies and NewRowSynthesis always look at every synthetic row.
-    assert result["results"]["privacy"]["new_row_synthesis"]["num_matched_rows"] >= 30
+    assert result.results["privacy"]["new_row_synthesis"]["num_matched_rows"] >= 30
 
 
 def test_dcr_is_skipped_above_the_pair_budget(tables, adult_schema):
     real, synthetic, _ = tables
     config = EvaluationConfig(kinds=("privacy",), dcr_max_pairs=1000)
     result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
-    assert "dcr_synthetic_sample" in result["results"]["privacy"]["dcr"]["skipped"]
-    assert "privacy.dcr_median" not in result["metrics"]
-    assert "privacy.exact_copies" in result["metrics"]
+    assert "dcr_synthetic_sample" in result.results["privacy"]["dcr"]["skipped"]
+    assert "privacy.dcr_median" not in result.metrics
+    assert "privacy.exact_copies" in result.metrics
 
 
 def test_a_failing_kind_reports_its_error_and_keeps_the_others(monkeypatch):
@@ -155,9 +163,9 @@ def test_a_failing_kind_reports_its_error_and_keeps_the_others(monkeypatch):
     frame = pd.DataFrame({"x": np.arange(40.0), "c": ["a", "b"] * 20})
     columns = [{"name": "x", "sdtype": "numerical"}, {"name": "c", "sdtype": "categorical"}]
     result = run_evaluation(frame, frame, columns=columns, config=EvaluationConfig(kinds=("privacy", "pii")))
-    assert result["results"]["pii"] == {"error": "RuntimeError: boom"}
-    assert result["metrics"]["privacy.exact_copies"] == 40
-    assert not any(key.startswith("pii.") for key in result["metrics"])
+    assert result.results["pii"] == {"error": "RuntimeError: boom"}
+    assert result.metrics["privacy.exact_copies"] == 40
+    assert not any(key.startswith("pii.") for key in result.metrics)
 
 
 def test_columns_without_an_sdtype_get_it_inferred_from_the_reference_and_given_ones_are_kept():
@@ -171,13 +179,13 @@ def test_columns_without_an_sdtype_get_it_inferred_from_the_reference_and_given_
     )
     columns = [{"name": "x"}, {"name": "when", "dtype": "object"}, {"name": "grade", "sdtype": "categorical"}]
     result = run_evaluation(real, real, columns=columns, config=EvaluationConfig(kinds=("quality",)))
-    assert result["parameters"]["columns"] == [
+    assert result.parameters["columns"] == [
         {"name": "x", "sdtype": "numerical"},
         {"name": "when", "sdtype": "datetime"},
         {"name": "grade", "sdtype": "categorical"},
     ]
-    assert result["parameters"]["normalisation_notes"] == [
+    assert result.parameters["normalisation_notes"] == [
         "'x': no sdtype given, inferred numerical from the reference",
         "'when': no sdtype given, inferred datetime from the reference",
     ]
-    assert result["metrics"]["quality.overall"] == 1.0
+    assert result.metrics["quality.overall"] == 1.0

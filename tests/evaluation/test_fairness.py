@@ -25,15 +25,15 @@ def test_tvd_and_flags_on_a_hand_made_table(schema_for):
         schema_for,
         sensitive_attributes=("group",),
     )
-    attribute = result["results"]["fairness"]["attributes"][0]
+    attribute = result.results["fairness"]["attributes"][0]
     assert abs(attribute["tvd"] - 0.2) <= 1e-12
     slices = {entry["slice"]: entry for entry in attribute["slices"]}
     assert [entry["slice"] for entry in attribute["slices"]] == ["a", "b", "c"]
     assert slices["c"]["flags"] == ["missing"] and slices["c"]["score"] is None
     assert slices["a"]["flags"] == [] and slices["b"]["flags"] == []
     assert slices["c"]["real_rows"] == 20 and slices["c"]["synthetic_rows"] == 0
-    assert result["metrics"]["fairness.flagged_slices"] == 1
-    assert abs(result["metrics"]["fairness.max_tvd"] - 0.2) <= 1e-12
+    assert result.metrics["fairness.flagged_slices"] == 1
+    assert abs(result.metrics["fairness.max_tvd"] - 0.2) <= 1e-12
 
 
 def test_dropped_adult_slice_is_flagged_missing(adult, adult_schema):
@@ -42,7 +42,7 @@ def test_dropped_adult_slice_is_flagged_missing(adult, adult_schema):
     synthetic = synthetic[synthetic["race"] != "Black"].reset_index(drop=True)
     config = EvaluationConfig(kinds=("fairness",), sensitive_attributes=("race", "sex"))
     result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
-    race = result["results"]["fairness"]["attributes"][0]
+    race = result.results["fairness"]["attributes"][0]
     slices = {entry["slice"]: entry for entry in race["slices"]}
     assert slices["Black"]["flags"] == ["missing"]
     assert slices["Black"]["real_rows"] == int((real["race"] == "Black").sum())
@@ -69,7 +69,7 @@ def test_dropped_adult_slice_is_flagged_missing(adult, adult_schema):
     )
     assert abs(white["score"] - expected_white) <= 1e-12
     assert abs(white["gap"] - (race["overall_score"] - expected_white)) <= 1e-12
-    assert result["metrics"]["fairness.flagged_slices"] >= 1
+    assert result.metrics["fairness.flagged_slices"] >= 1
 
 
 def test_small_slices_are_reported_not_scored_and_distortion_is_flagged(schema_for):
@@ -93,7 +93,7 @@ def test_small_slices_are_reported_not_scored_and_distortion_is_flagged(schema_f
         sensitive_attributes=("group",),
         fairness_distortion_margin=0.0,
     )
-    slices = {entry["slice"]: entry for entry in result["results"]["fairness"]["attributes"][0]["slices"]}
+    slices = {entry["slice"]: entry for entry in result.results["fairness"]["attributes"][0]["slices"]}
     assert slices["tiny"]["score"] is None and "not_scored" in slices["tiny"]
     assert "distorted" in slices["big"]["flags"]
 
@@ -103,12 +103,12 @@ def test_numerical_attribute_is_binned_and_fairness_skips_without_attributes(sch
     synthetic = pd.DataFrame({"age": np.arange(100) + 200, "y": ["a", "b"] * 50})
     sdtypes = {"age": "numerical", "y": "categorical"}
     result = _run(real, synthetic, sdtypes, schema_for, sensitive_attributes=("age",), fairness_numeric_bins=4)
-    slices = result["results"]["fairness"]["attributes"][0]["slices"]
+    slices = result.results["fairness"]["attributes"][0]["slices"]
     assert len(slices) == 4
     # Quartile bins of 0..99; synthetic values above the real range all fall in the top bin.
     assert slices[0]["slice"] == "[74.25, 99]" and slices[0]["synthetic_rows"] == 100
     assert [entry["slice"] for entry in slices[1:]] == ["[0, 24.75)", "[24.75, 49.5)", "[49.5, 74.25)"]
     assert all(entry["flags"] == ["missing"] for entry in slices[1:])
     skipped = _run(real, synthetic, sdtypes, schema_for)
-    assert skipped["results"]["fairness"] == {"skipped": "no sensitive_attributes in the config"}
-    assert not any(key.startswith("fairness.") for key in skipped["metrics"])
+    assert skipped.results["fairness"] == {"skipped": "no sensitive_attributes in the config"}
+    assert not any(key.startswith("fairness.") for key in skipped.metrics)

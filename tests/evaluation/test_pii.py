@@ -96,8 +96,8 @@ def test_adult_has_no_pii(adult, adult_schema):
     real = adult.sample(3000, random_state=51)
     synthetic = adult.sample(3000, random_state=52)
     result = run_evaluation(real, synthetic, columns=adult_schema, config=EvaluationConfig(kinds=("pii",)))
-    assert result["metrics"] == {"pii.columns": 0, "pii.replayed_values": 0, "pii.free_text_columns": 0}
-    assert result["results"]["pii"]["flagged_columns"] == []
+    assert result.metrics == {"pii.columns": 0, "pii.replayed_values": 0, "pii.free_text_columns": 0}
+    assert result.results["pii"]["flagged_columns"] == []
 
 
 def _people(rows: int, seed: int) -> pd.DataFrame:
@@ -121,14 +121,14 @@ def test_copied_email_column_is_flagged_and_replay_counted(schema_for):
     synthetic.loc[50:59, "email"] = real.loc[0:9, "email"].to_numpy()  # repeats: distinct values count once
     sdtypes = {"email": "id", "ssn": "numerical", "age": "numerical", "city": "categorical"}
     result = run_evaluation(real, synthetic, columns=schema_for(sdtypes, real), config=EvaluationConfig(kinds=("pii",)))
-    columns = {entry["column"]: entry for entry in result["results"]["pii"]["columns"]}
+    columns = {entry["column"]: entry for entry in result.results["pii"]["columns"]}
     assert columns["email"]["flagged"] and columns["email"]["detector"] == "email"
     assert columns["email"]["replayed_values"] == 50
     # Numbers named "ssn" whose digits are valid SSNs: flagged as an identifier too.
     assert columns["ssn"]["flagged"] and columns["ssn"]["detector"] == "us_ssn"
     assert "age" not in columns and "city" not in columns
-    assert result["metrics"]["pii.columns"] == 2
-    assert result["metrics"]["pii.replayed_values"] == 50 + columns["ssn"]["replayed_values"]
+    assert result.metrics["pii.columns"] == 2
+    assert result.metrics["pii.replayed_values"] == 50 + columns["ssn"]["replayed_values"]
     examples = columns["email"]["tables"]["synthetic"]["examples"]
     assert examples and all("***" in example for example in examples)
     assert not any(value in str(result) for value in real["email"])
@@ -160,9 +160,9 @@ def test_a_notes_column_that_leaks_identifiers_is_reported(schema_for):
     synthetic.loc[:9, "notes"] = [f"customer asked to mail user{i}@example.org the invoice" for i in range(10)]
     sdtypes = {"email": "id", "ssn": "numerical", "age": "numerical", "city": "categorical", "notes": "id"}
     result = run_evaluation(real, synthetic, columns=schema_for(sdtypes, real), config=EvaluationConfig(kinds=("pii",)))
-    pii = result["results"]["pii"]
+    pii = result.results["pii"]
     columns = {entry["column"]: entry for entry in pii["columns"]}
-    assert (result["metrics"]["pii.free_text_columns"], pii["free_text_columns"]) == (1, ["notes"])
+    assert (result.metrics["pii.free_text_columns"], pii["free_text_columns"]) == (1, ["notes"])
     notes = columns["notes"]
     assert (notes["flagged"], notes["free_text_identifiers"]) == (False, ["email"])
     embedded = notes["tables"]["synthetic"]["embedded"]["email"]

@@ -44,7 +44,7 @@ def test_quality_and_diagnostic_equal_sdmetrics_and_skip_id_columns(adult_with_i
     result = run_evaluation(real, synthetic, columns=schema_for(sdtypes, real), config=config)
     quality = _reference(QualityReport, real, synthetic, adult_sdtypes)
     properties = dict(quality.get_properties().to_numpy())
-    metrics = result["metrics"]
+    metrics = result.metrics
     assert _close(metrics["quality.overall"], quality.get_score())
     assert _close(metrics["quality.column_shapes"], properties["Column Shapes"])
     assert _close(metrics["quality.column_pair_trends"], properties["Column Pair Trends"])
@@ -53,14 +53,14 @@ def test_quality_and_diagnostic_equal_sdmetrics_and_skip_id_columns(adult_with_i
     assert _close(metrics["diagnostic.overall"], diagnostic.get_score())
     assert _close(metrics["diagnostic.data_validity"], properties["Data Validity"])
     assert _close(metrics["diagnostic.data_structure"], properties["Data Structure"])
-    shapes = result["results"]["quality"]["column_shapes"]
+    shapes = result.results["quality"]["column_shapes"]
     assert [row["column"] for row in shapes] == list(adult_sdtypes)
-    assert result["results"]["quality"]["excluded_id_columns"] == ["person_id"]
-    pairs = result["results"]["quality"]["column_pair_trends"]
+    assert result.results["quality"]["excluded_id_columns"] == ["person_id"]
+    pairs = result.results["quality"]["column_pair_trends"]
     assert len(pairs) == 15 * 14 // 2
     assert {"columns", "metric", "score", "real_correlation", "synthetic_correlation"} <= set(pairs[0])
-    assert result["parameters"]["real_correlation_threshold"] == 0.5
-    assert result["parameters"]["real_association_threshold"] == 0.3
+    assert result.parameters["real_correlation_threshold"] == 0.5
+    assert result.parameters["real_association_threshold"] == 0.3
 
 
 def test_reports_on_tricky_tables_equal_sdmetrics(tricky, schema_for):
@@ -69,9 +69,9 @@ def test_reports_on_tricky_tables_equal_sdmetrics(tricky, schema_for):
     result = run_evaluation(real, synthetic, columns=schema_for(sdtypes, real), config=config)
     quality = _reference(QualityReport, real, synthetic, sdtypes)
     diagnostic = _reference(DiagnosticReport, real, synthetic, sdtypes)
-    assert _close(result["metrics"]["quality.overall"], quality.get_score())
-    assert _close(result["metrics"]["diagnostic.overall"], diagnostic.get_score())
-    validity = {row["column"]: row["score"] for row in result["results"]["diagnostic"]["data_validity"]}
+    assert _close(result.metrics["quality.overall"], quality.get_score())
+    assert _close(result.metrics["diagnostic.overall"], diagnostic.get_score())
+    validity = {row["column"]: row["score"] for row in result.results["diagnostic"]["data_validity"]}
     # "purple" exists only in the synthetic data, 8.0 lies outside the constant column's range.
     assert validity["colour"] < 1 and validity["constant"] < 1
 
@@ -83,7 +83,7 @@ def test_quality_subsample_reaches_column_pair_trends_and_stays_reproducible(adu
     def pair_scores(**options):
         config = EvaluationConfig(kinds=("quality",), **options)
         result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
-        return [pair["score"] for pair in result["results"]["quality"]["column_pair_trends"]]
+        return [pair["score"] for pair in result.results["quality"]["column_pair_trends"]]
 
     exact = pair_scores()
     sampled = pair_scores(quality_subsample=200)

@@ -101,7 +101,7 @@ def test_unparseable_values_are_noted_and_a_column_that_parses_to_nothing_is_ref
     columns = [{"name": "when", "sdtype": "datetime"}, {"name": "x", "sdtype": "numerical"}]
     config = EvaluationConfig(kinds=("quality",))
     result = run_evaluation(real, real, columns=columns, config=config)
-    assert result["parameters"]["normalisation_notes"] == [
+    assert result.parameters["normalisation_notes"] == [
         "reference: 1 value(s) of 'when' could not be parsed as datetime",
         "synthetic: 1 value(s) of 'when' could not be parsed as datetime",
     ]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from governance.models import AuditEvent, Membership, Policy
+from core.models import AuditEvent, Membership
+from governance.models import Policy
 from tests.factories import UserFactory
 from tests.support import make_member, staff_client
 
@@ -32,7 +33,7 @@ def _rules_formset(prefix="rules", rows=()):
 def test_project_admin_grants_and_revokes_a_role(project, other_project, admin_member):
     newcomer = UserFactory(username="newcomer")
     response = admin_member.browser.post(
-        "/admin/governance/membership/add/", {"project": project.pk, "user": newcomer.pk, "role": "reviewer"}
+        "/admin/core/membership/add/", {"project": project.pk, "user": newcomer.pk, "role": "reviewer"}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     membership = Membership.objects.get(user=newcomer)
@@ -40,7 +41,7 @@ def test_project_admin_grants_and_revokes_a_role(project, other_project, admin_m
     granted = AuditEvent.objects.get(action="membership.granted", object_id=str(membership.pk))
     assert (granted.actor_username, granted.after) == ("proj-admin", {"user": "newcomer", "role": "reviewer"})
 
-    response = admin_member.browser.post(f"/admin/governance/membership/{membership.pk}/delete/", {"post": "yes"})
+    response = admin_member.browser.post(f"/admin/core/membership/{membership.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Membership.objects.filter(user=newcomer).exists()
     assert AuditEvent.objects.filter(action="membership.revoked", object_id=str(membership.pk)).count() == 1
@@ -49,7 +50,7 @@ def test_project_admin_grants_and_revokes_a_role(project, other_project, admin_m
 def test_project_admin_cannot_grant_roles_in_another_project(other_project, admin_member):
     newcomer = UserFactory(username="newcomer2")
     response = admin_member.browser.post(
-        "/admin/governance/membership/add/", {"project": other_project.pk, "user": newcomer.pk, "role": "admin"}
+        "/admin/core/membership/add/", {"project": other_project.pk, "user": newcomer.pk, "role": "admin"}
     )
     assert response.status_code == 200  # the form comes back with an error
     assert "Select a valid choice" in response.content.decode()
@@ -57,7 +58,7 @@ def test_project_admin_cannot_grant_roles_in_another_project(other_project, admi
 
 
 def test_reviewer_cannot_manage_members(project, reviewer):
-    assert staff_client(reviewer).get("/admin/governance/membership/add/").status_code == 403
+    assert staff_client(reviewer).get("/admin/core/membership/add/").status_code == 403
 
 
 def test_project_admin_creates_and_versions_a_policy_in_the_admin(project, admin_member):
@@ -118,7 +119,7 @@ def test_the_global_policy_is_read_only_for_project_admins(admin_member):
 
 def test_project_admin_sets_the_approvals_required(project, admin_member):
     response = admin_member.browser.post(
-        f"/admin/governance/project/{project.pk}/change/",
+        f"/admin/core/project/{project.pk}/change/",
         {
             "name": "Acme",
             "description": "fraud",
@@ -135,11 +136,11 @@ def test_project_admin_sets_the_approvals_required(project, admin_member):
 
 
 def test_project_admin_revokes_tokens_in_the_admin(project, admin_member, pipeline):
-    from governance.models import ApiToken
+    from core.models import ApiToken
 
     token = ApiToken.objects.get(user=pipeline.user)
     response = admin_member.browser.post(
-        "/admin/governance/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}
+        "/admin/core/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}
     )
     assert response.status_code == 302
     token.refresh_from_db()
@@ -152,7 +153,7 @@ def test_revoke_token_command(pipeline):
 
     from django.core.management import CommandError, call_command
 
-    from governance.models import ApiToken
+    from core.models import ApiToken
 
     token = ApiToken.objects.get(user=pipeline.user)
     out = StringIO()

@@ -36,7 +36,7 @@ def _browser(member) -> Client:
 
 
 def _run_checks(*versions):
-    from governance.context import Actor
+    from core.context import Actor
     from governance.policies import policy_check_run
 
     for version in versions:

@@ -8,17 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from governance.audit import (
-    GENESIS_HASH,
-    audited_atomic,
-    canonical_json,
-    event_hash,
-    record_event,
-    verify_chain,
-)
-from governance.context import Actor
-from governance.models import AuditEvent, AuditHead
-from governance.services import project_ensure
+from core.audit import GENESIS_HASH, audited_atomic, canonical_json, event_hash, record_event, verify_chain
+from core.context import Actor
+from core.models import AuditEvent, AuditHead
+from core.services import project_ensure
 from tests.support import requires_postgres
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from governance.audit import verify_chain
+from core.audit import verify_chain
+from core.models import AuditEvent
 from governance.default_policy import DEFAULT_RULES
-from governance.models import AuditEvent, Decision, Policy, PolicyCheck
+from governance.models import Decision, Policy, PolicyCheck
 from tests.factories import ProjectFactory
 from tests.governance.test_workflow import PASSING, make_version
 from tests.support import make_member, requires_postgres

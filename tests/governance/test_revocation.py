@@ -2,8 +2,9 @@
 
 import pytest
 
-from governance.audit import verify_chain
-from governance.models import AuditEvent, ImpactFlag
+from core.audit import verify_chain
+from core.models import AuditEvent
+from governance.models import ImpactFlag
 from registry.models import Evaluation, SourceDataset, VersionSource
 from tests.factories import DatasetFactory, DatasetVersionFactory, SourceDatasetFactory
 from tests.governance.test_workflow import PASSING, decide, make_version
@@ -332,7 +333,7 @@ def test_a_revoked_source_cannot_feed_new_versions_or_approvals(project, team, l
 
 
 def test_re_evaluating_a_flagged_version_keeps_it_flagged(project, team, lineage):
-    from governance.context import Actor
+    from core.context import Actor
     from governance.workflow import version_system_transition
 
     decide(team["reviewer"], lineage["a"], "revoke", comment="incident")

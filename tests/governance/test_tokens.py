@@ -8,10 +8,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from governance.context import Actor
-from governance.models import ApiToken, AuditEvent, Membership, Project
-from governance.services import api_token_revoke
-from governance.tokens import hash_token
+from core.context import Actor
+from core.models import ApiToken, AuditEvent, Membership, Project
+from core.services import api_token_revoke
+from core.tokens import hash_token
 
 pytestmark = pytest.mark.django_db
 

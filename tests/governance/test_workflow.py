@@ -2,8 +2,9 @@
 
 import pytest
 
-from governance.audit import verify_chain
-from governance.models import ApiToken, AuditEvent, Decision, PolicyCheck
+from core.audit import verify_chain
+from core.models import ApiToken, AuditEvent
+from governance.models import Decision, PolicyCheck
 from registry.models import Evaluation, VersionStatus
 from tests.factories import DatasetVersionFactory, MembershipFactory
 from tests.support import make_member

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from governance.context import Actor
-from governance.services import project_ensure
+from core.context import Actor
+from core.services import project_ensure
 from tests.factories import DatasetVersionFactory, SourceDatasetFactory
 from tests.support import staff_client
 
@@ -58,19 +58,19 @@ def test_version_page_shows_provenance_and_is_read_only(reviewer, versions):
 def test_audit_trail_is_visible_to_auditors_but_not_reviewers(project, reviewer, auditor):
     project_ensure(actor=Actor.system("test"), slug="acme")  # exists: no event
     client = staff_client(auditor)
-    page = client.get("/admin/governance/auditevent/")
+    page = client.get("/admin/core/auditevent/")
     assert page.status_code == 200
     assert "token.issued" in page.content.decode()
-    assert staff_client(reviewer).get("/admin/governance/auditevent/").status_code == 403
+    assert staff_client(reviewer).get("/admin/core/auditevent/").status_code == 403
 
 
 def test_audit_events_cannot_be_added_changed_or_deleted_even_by_superusers(admin_client, pipeline):
-    from governance.models import AuditEvent
+    from core.models import AuditEvent
 
     event = AuditEvent.objects.first()
-    assert admin_client.get("/admin/governance/auditevent/add/").status_code == 403
-    assert admin_client.post(f"/admin/governance/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
-    page = admin_client.get(f"/admin/governance/auditevent/{event.pk}/change/")
+    assert admin_client.get("/admin/core/auditevent/add/").status_code == 403
+    assert admin_client.post(f"/admin/core/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    page = admin_client.get(f"/admin/core/auditevent/{event.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
 

@@ -2,6 +2,9 @@
 
 import hashlib
 import io
+import socket
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -10,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from governance.audit import verify_chain
-from governance.models import AuditEvent
+from core.audit import verify_chain
+from core.jobs import reap, run
+from core.jobs.task import run_job
+from core.models import AuditEvent
 from registry.models import DatasetVersion, Evaluation
-from registry.services.evaluation_runs import evaluation_run
-from registry.services.reaper import reap_stale_jobs
 from tests.support import make_member, registration_form, upload
 
 EXPECTED_METRICS = {
@@ -309,34 +312,73 @@ def test_changed_bytes_fail_the_evaluation(pipeline, version, tables, settings, 
     )
 
 
-def _stale_running(pipeline, version, tables):
+def _stale_running(pipeline, version, tables, owner="worker-7:4242"):
+    """An evaluation a worker on another machine claimed an hour ago and has not beaten since."""
     response = _evaluate(pipeline, version, tables, kinds='["quality"]')
     stale = timezone.now() - timedelta(hours=1)
     Evaluation.objects.filter(pk=response.json()["id"]).update(
-        state="running", attempts=1, started_at=stale, heartbeat_at=stale
+        state="running", attempts=1, owner=owner, started_at=stale, heartbeat_at=stale
     )
     return response.json()["id"]
 
 
-def test_with_a_broker_an_evaluation_left_running_by_a_dead_worker_is_requeued_and_finishes(
-    pipeline, version, tables, monkeypatch, django_capture_on_commit_callbacks
-):
-    from registry.tasks import run_evaluation_task
-
-    evaluation_id = _stale_running(pipeline, version, tables)
-    # As with a real broker: the reaper publishes the task, and a worker runs it.
+@pytest.fixture
+def broker(monkeypatch):
+    """As with a real broker: a hand-off to the broker is recorded, and a worker runs it at once."""
     celery_app.conf.task_always_eager = False  # the autouse fixture restores it
-    monkeypatch.setattr(run_evaluation_task, "delay", lambda pk: run_evaluation_task.apply(args=[pk]))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+    handed = []
+
+    def apply_async(args):
+        handed.append(args)
+        return run_job.apply(args=args)
+
+    monkeypatch.setattr(run_job, "apply_async", apply_async)
+    return handed
+
+
+def test_with_a_broker_an_evaluation_left_running_by_a_dead_worker_is_requeued_and_finishes(
+    pipeline, version, tables, broker
+):
+    evaluation_id = _stale_running(pipeline, version, tables)
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
+    assert (evaluation.state, evaluation.attempts, broker) == ("succeeded", 2, [["evaluation", evaluation_id]])
+    requeued = AuditEvent.objects.get(action="evaluation.requeued", object_id=evaluation_id)
+    assert requeued.actor_via == "reaper"
+    assert requeued.after["attempt"] == 1
+    assert requeued.after["reason"].startswith("worker lost: no heartbeat since ")
+    assert AuditEvent.objects.filter(action="evaluation.succeeded", object_id=evaluation_id).count() == 1
+    assert run("evaluation", evaluation_id) is None  # a late duplicate delivery does nothing
+
+
+def test_a_worker_process_of_this_host_that_is_gone_loses_its_job_at_once(pipeline, version, tables, broker):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    evaluation_id = _stale_running(pipeline, version, tables, owner=f"{socket.gethostname()}:{dead.pid}")
+    Evaluation.objects.filter(pk=evaluation_id).update(heartbeat_at=timezone.now())  # it beat a moment ago
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
     evaluation = Evaluation.objects.get(pk=evaluation_id)
     assert (evaluation.state, evaluation.attempts) == ("succeeded", 2)
-    assert evaluation_run(evaluation_id=str(evaluation.pk)) is None  # a late duplicate delivery does nothing
+    reason = AuditEvent.objects.get(action="evaluation.requeued", object_id=evaluation_id).after["reason"]
+    assert reason == f"worker lost: its process {socket.gethostname()}:{dead.pid} is gone"
+
+
+def test_a_job_whose_worker_was_lost_every_time_fails_for_good(pipeline, version, tables, broker):
+    evaluation_id = _stale_running(pipeline, version, tables)
+    Evaluation.objects.filter(pk=evaluation_id).update(attempts=3)
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
+    assert (evaluation.state, evaluation.attempts, broker) == ("failed", 3, [])
+    assert evaluation.error["detail"].startswith(
+        "gave up after 3 attempts (its worker was lost each time; the last time no heartbeat since "
+    )
+    version.refresh_from_db()
+    assert version.status == "registered"
 
 
 def test_embedded_an_evaluation_left_running_by_a_stopped_process_fails_with_the_reason(pipeline, version, tables):
     evaluation_id = _stale_running(pipeline, version, tables)
-    assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
     evaluation = Evaluation.objects.get(pk=evaluation_id)
     assert evaluation.state == "failed"
     assert evaluation.error == {
@@ -348,14 +390,15 @@ def test_embedded_an_evaluation_left_running_by_a_stopped_process_fails_with_the
 def test_a_live_evaluation_is_not_reaped(pipeline, version, tables):
     response = _evaluate(pipeline, version, tables)
     Evaluation.objects.filter(pk=response.json()["id"]).update(
-        state="running", attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now()
+        state="running", attempts=1, owner="worker-7:4242", started_at=timezone.now(), heartbeat_at=timezone.now()
     )
-    assert reap_stale_jobs() == {"evaluations": 0, "registrations": 0}
+    assert reap(kinds=["evaluation"]) == {"evaluation": 0}
 
 
 def _queued_since(pipeline, version, tables, minutes):
     response = _evaluate(pipeline, version, tables, kinds='["quality"]')  # on_commit never fires: it stays queued
-    Evaluation.objects.filter(pk=response.json()["id"]).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    then = timezone.now() - timedelta(minutes=minutes)
+    Evaluation.objects.filter(pk=response.json()["id"]).update(created_at=then, queued_at=then)
     return response.json()["id"]
 
 
@@ -367,7 +410,7 @@ def test_embedded_an_evaluation_stuck_in_queued_fails_and_no_longer_blocks_the_v
         response = _evaluate(pipeline, version, tables, kinds='["quality"]')  # reaps first
     assert response.status_code == 202, response.content
     evaluation = Evaluation.objects.get(pk=stuck)
-    assert (evaluation.state, evaluation.step, evaluation.requeues) == ("failed", "failed", 0)
+    assert (evaluation.state, evaluation.step, evaluation.publications) == ("failed", "failed", 0)
     assert evaluation.error == {
         "detail": "the process that queued it stopped before starting it (embedded mode: there is no worker to "
         "hand it to); request it again"
@@ -378,57 +421,63 @@ def test_embedded_an_evaluation_stuck_in_queued_fails_and_no_longer_blocks_the_v
     assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []  # the stuck one's upload too
 
 
-def test_a_queued_evaluation_is_reaped_only_after_the_configured_age(pipeline, version, tables, settings):
-    evaluation_id = _queued_since(pipeline, version, tables, minutes=9)
-    assert reap_stale_jobs() == {"evaluations": 0, "registrations": 0}
-    settings.REGISTRY_JOB_QUEUED_STALE_SECONDS = 8 * 60
-    assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+def test_embedded_a_queued_evaluation_whose_process_is_gone_fails_at_once(pipeline, version, tables):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=0)
+    Evaluation.objects.filter(pk=evaluation_id).update(owner=f"{socket.gethostname()}:{dead.pid}")
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
     assert Evaluation.objects.get(pk=evaluation_id).state == "failed"
 
 
-def test_with_a_broker_an_evaluation_stuck_in_queued_is_published_again_and_finishes(
-    pipeline, version, tables, monkeypatch, django_capture_on_commit_callbacks
-):
-    from registry.tasks import run_evaluation_task
+def test_a_queued_evaluation_is_reaped_only_after_the_configured_age(pipeline, version, tables, settings):
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=9)
+    assert reap(kinds=["evaluation"]) == {"evaluation": 0}
+    settings.REGISTRY_JOB_QUEUED_STALE_SECONDS = 8 * 60
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
+    assert Evaluation.objects.get(pk=evaluation_id).state == "failed"
 
-    evaluation_id = _queued_since(pipeline, version, tables, minutes=11)
-    celery_app.conf.task_always_eager = False  # the autouse fixture restores it
-    monkeypatch.setattr(run_evaluation_task, "delay", lambda pk: run_evaluation_task.apply(args=[pk]))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert reap_stale_jobs() == {"evaluations": 1, "registrations": 0}
+
+def test_with_a_broker_an_evaluation_never_handed_over_is_handed_over_and_finishes(pipeline, version, tables, broker):
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=1)
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
     evaluation = Evaluation.objects.get(pk=evaluation_id)
-    assert (evaluation.state, evaluation.attempts, evaluation.requeues) == ("succeeded", 1, 1)
+    assert (evaluation.state, evaluation.attempts, evaluation.publications) == ("succeeded", 1, 1)
     # The original message, delivered late, finds the work done.
-    assert evaluation_run(evaluation_id=evaluation_id) is None
+    assert run("evaluation", evaluation_id) is None
 
 
-def test_with_a_broker_a_queued_evaluation_no_worker_takes_is_published_three_times_then_failed(
-    pipeline, version, tables, settings, monkeypatch, django_capture_on_commit_callbacks
+def test_with_a_broker_a_new_job_is_left_to_the_process_that_queued_it_for_a_few_seconds(
+    pipeline, version, tables, broker
 ):
-    from registry.tasks import run_evaluation_task
+    _queued_since(pipeline, version, tables, minutes=0)
+    assert reap(kinds=["evaluation"]) == {"evaluation": 0}
+    assert broker == []
 
+
+def test_with_a_broker_a_queued_evaluation_no_worker_takes_is_handed_over_three_times_then_failed(
+    pipeline, version, tables, settings, monkeypatch
+):
     evaluation_id = _queued_since(pipeline, version, tables, minutes=11)
     celery_app.conf.task_always_eager = False
-    published = []
-    monkeypatch.setattr(run_evaluation_task, "delay", published.append)
+    handed = []
+    monkeypatch.setattr(run_job, "apply_async", lambda args: handed.append(args))
     start = timezone.now()
     for round_ in range(3):
         now = start + timedelta(minutes=11 * round_)
-        with django_capture_on_commit_callbacks(execute=True):
-            assert reap_stale_jobs(now=now) == {"evaluations": 1, "registrations": 0}
-            # Just handed to the broker again: not stale until another full wait.
-            assert reap_stale_jobs(now=now + timedelta(minutes=9)) == {"evaluations": 0, "registrations": 0}
-    assert published == [evaluation_id] * 3
-    assert Evaluation.objects.get(pk=evaluation_id).requeues == 3
+        assert reap(now=now, kinds=["evaluation"]) == {"evaluation": 1}
+        # Just handed to the broker again: not stale until another full wait.
+        assert reap(now=now + timedelta(minutes=9), kinds=["evaluation"]) == {"evaluation": 0}
+    assert handed == [["evaluation", evaluation_id]] * 3
+    assert Evaluation.objects.get(pk=evaluation_id).publications == 3
 
-    with django_capture_on_commit_callbacks(execute=True):
-        assert reap_stale_jobs(now=start + timedelta(minutes=33)) == {"evaluations": 1, "registrations": 0}
-    assert published == [evaluation_id] * 3
+    assert reap(now=start + timedelta(minutes=33), kinds=["evaluation"]) == {"evaluation": 1}
+    assert len(handed) == 3
     evaluation = Evaluation.objects.get(pk=evaluation_id)
     assert (evaluation.state, evaluation.attempts) == ("failed", 0)
     assert evaluation.error == {
-        "detail": "no worker started it although it was queued again 3 times, 600 s apart; check that a worker "
-        "consumes the queue 'registry', then request it again"
+        "detail": "no worker started it although it was handed to the broker 3 times, 600 s apart; check that a "
+        "worker consumes the queue 'registry', then request it again"
     }
     assert evaluation.reference_path == ""
     assert list((settings.REGISTRY_STORAGE_ROOT / "staging").iterdir()) == []
@@ -437,14 +486,29 @@ def test_with_a_broker_a_queued_evaluation_no_worker_takes_is_published_three_ti
     assert verify_chain().ok
 
 
+def test_a_job_stuck_in_queued_is_not_failed_while_workers_are_busy_with_others(pipeline, version, tables, monkeypatch):
+    evaluation_id = _queued_since(pipeline, version, tables, minutes=11)
+    Evaluation.objects.filter(pk=evaluation_id).update(published_at=timezone.now() - timedelta(minutes=11))
+    Evaluation.objects.filter(pk=evaluation_id).update(publications=3)
+    busy = Evaluation.objects.create(
+        version=version, origin="verified", state="running", requested_by=pipeline.user, heartbeat_at=timezone.now()
+    )
+    celery_app.conf.task_always_eager = False
+    handed = []
+    monkeypatch.setattr(run_job, "apply_async", lambda args: handed.append(args))
+    assert reap(kinds=["evaluation"]) == {"evaluation": 1}
+    assert (Evaluation.objects.get(pk=evaluation_id).state, handed) == ("queued", [["evaluation", evaluation_id]])
+    assert Evaluation.objects.get(pk=busy.pk).state == "running"
+
+
 def test_a_delivery_while_another_worker_runs_the_evaluation_does_nothing(pipeline, version, tables):
     response = _evaluate(pipeline, version, tables)
     beat = timezone.now() - timedelta(seconds=30)
     Evaluation.objects.filter(pk=response.json()["id"]).update(
-        state="running", attempts=1, started_at=beat, heartbeat_at=beat
+        state="running", attempts=1, owner="worker-7:4242", started_at=beat, heartbeat_at=beat
     )
     events = AuditEvent.objects.count()
-    assert evaluation_run(evaluation_id=response.json()["id"]) is None
+    assert run("evaluation", response.json()["id"]) is None
     evaluation = Evaluation.objects.get(pk=response.json()["id"])
     assert (evaluation.state, evaluation.attempts, evaluation.heartbeat_at) == ("running", 1, beat)
     assert AuditEvent.objects.count() == events

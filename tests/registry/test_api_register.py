@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from governance.models import AuditEvent
-from registry.evaluation.metadata import schema_hash
+from core.models import AuditEvent
 from registry.models import Dataset, DatasetVersion, Generator, SourceDataset
+from registry.tables.schema import schema_hash
 from tests.support import registration_form, registration_json, upload
 
 URL = "/api/v1/versions/"

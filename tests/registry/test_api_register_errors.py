@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from governance.models import AuditEvent
+from core.models import AuditEvent
 from registry.models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from tests.support import registration_form, registration_json, upload
 

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from governance.audit import verify_chain
-from governance.models import AuditEvent
+from core.audit import verify_chain
+from core.models import AuditEvent
 from registry.models import Dataset, DatasetVersion, Generator, SourceDataset
 from tests.factories import ProjectFactory
 from tests.support import make_member, registration_form, requires_postgres, upload

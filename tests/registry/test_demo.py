@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from governance.audit import verify_chain
-from governance.context import Actor
-from governance.errors import NotPermitted
-from governance.models import AuditEvent, Decision, Membership
+from core.audit import verify_chain
+from core.context import Actor
+from core.errors import NotPermitted
+from core.models import AuditEvent, Membership
+from governance.models import Decision
 from governance.revocations import source_dataset_revoke
 from governance.workflow import version_decide
 from registry.demo.data import build_demo_tables, split_adult

@@ -13,7 +13,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import DatasetFacet, schema_dataset
 
-from governance.audit import verify_chain
+from core.audit import verify_chain
 from registry.lineage import emit
 from registry.lineage.diagram import version_diagram
 from registry.models import DatasetVersion, LineageEvent, LineageOutbox
@@ -312,7 +312,7 @@ def test_an_event_that_keeps_failing_backs_off_gives_up_and_never_blocks_newer_o
     assert emit.send_outbox(limit=1) == {"sent": 1, "failed": 0}
     assert sent == [good.event]
     assert [emit.retry_delay(n).total_seconds() for n in (1, 2, 3, 10, 11)] == [60, 120, 240, 21600, 21600]
-    for _ in range(2, emit.MAX_ATTEMPTS + 1):
+    for _ in range(2, emit.OUTBOX_MAX_SENDS + 1):
         LineageOutbox.objects.filter(pk=poison.pk).update(next_attempt_at=timezone.now())
         assert emit.send_outbox() == {"sent": 0, "failed": 1}
     poison.refresh_from_db()

@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from governance.audit import verify_chain
-from governance.models import AuditEvent
+from core import jobs
+from core.audit import verify_chain
+from core.context import Actor
+from core.jobs.task import run_job
+from core.models import AuditEvent
 from registry.models import DatasetVersion, RegistrationJob
-from registry.services.jobs import registration_job_run
-from registry.services.reaper import reap_stale_jobs
-from registry.tasks import run_registration_job
 from tests.support import make_member, registration_form, upload
 
 URL = "/api/v1/versions/"
@@ -101,17 +101,17 @@ def test_running_a_finished_job_again_is_harmless(
     with django_capture_on_commit_callbacks(execute=True):
         job_id = _post(pipeline, adult_head_csv).json()["id"]
     events = AuditEvent.objects.count()
-    assert registration_job_run(job_id=job_id) is None
-    run_registration_job.apply(args=[job_id])
+    assert jobs.run("registration", job_id) is None
+    run_job.apply(args=["registration", job_id])
     assert DatasetVersion.objects.count() == 1
     assert AuditEvent.objects.count() == events
 
 
 def test_a_redelivered_half_done_job_finishes_once(pipeline, adult_head_csv, small_inline_limit):
-    # The worker died after claiming the job: it is "running" with one attempt, and the message comes back.
+    # The attempt crashed in this very process after claiming the job, and its task is delivered again here.
     response = _post(pipeline, adult_head_csv)
     RegistrationJob.objects.filter(pk=response.json()["id"]).update(state="running", attempts=1)
-    job = registration_job_run(job_id=response.json()["id"])
+    job = jobs.run("registration", response.json()["id"])
     assert (job.state, job.attempts) == ("succeeded", 2)
     assert DatasetVersion.objects.count() == 1
 
@@ -119,10 +119,11 @@ def test_a_redelivered_half_done_job_finishes_once(pipeline, adult_head_csv, sma
 def test_a_job_that_keeps_crashing_gives_up(pipeline, adult_head_csv, small_inline_limit):
     response = _post(pipeline, adult_head_csv)
     RegistrationJob.objects.filter(pk=response.json()["id"]).update(state="running", attempts=3)
-    job = registration_job_run(job_id=response.json()["id"])
-    assert (job.state, job.error) == (
+    job = jobs.run("registration", response.json()["id"])
+    assert (job.state, job.attempts, job.error) == (
         "failed",
-        {"detail": "gave up after 3 attempts (worker lost or crashed)"},
+        4,
+        {"detail": "gave up after 3 attempts (its worker was lost or crashed each time)"},
     )
     assert DatasetVersion.objects.count() == 0
 
@@ -131,26 +132,25 @@ def test_a_delivery_while_another_worker_runs_the_job_does_nothing(pipeline, adu
     response = _post(pipeline, adult_head_csv)
     beat = timezone.now() - timedelta(seconds=30)
     RegistrationJob.objects.filter(pk=response.json()["id"]).update(
-        state="running", attempts=1, started_at=beat, heartbeat_at=beat
+        state="running", attempts=1, owner="worker-7:4242", started_at=beat, heartbeat_at=beat
     )
-    assert registration_job_run(job_id=response.json()["id"]) is None
+    assert jobs.run("registration", response.json()["id"]) is None
     job = RegistrationJob.objects.get(pk=response.json()["id"])
     assert (job.state, job.attempts, job.heartbeat_at) == ("running", 1, beat)
     assert DatasetVersion.objects.count() == 0
 
 
-def test_with_a_broker_a_job_stuck_in_queued_is_published_again_and_registers(
-    pipeline, adult_head_csv, small_inline_limit, monkeypatch, django_capture_on_commit_callbacks
+def test_with_a_broker_a_job_never_handed_over_is_handed_over_and_registers(
+    pipeline, adult_head_csv, small_inline_limit, monkeypatch
 ):
     response = _post(pipeline, adult_head_csv)  # on_commit never fires: the job stays queued
     job_id = response.json()["id"]
-    RegistrationJob.objects.filter(pk=job_id).update(created_at=timezone.now() - timedelta(minutes=11))
+    RegistrationJob.objects.filter(pk=job_id).update(queued_at=timezone.now() - timedelta(minutes=11))
     celery_app.conf.task_always_eager = False  # the autouse fixture restores it
-    monkeypatch.setattr(run_registration_job, "delay", lambda pk: run_registration_job.apply(args=[pk]))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert reap_stale_jobs() == {"evaluations": 0, "registrations": 1}
+    monkeypatch.setattr(run_job, "apply_async", lambda args: run_job.apply(args=args))
+    assert jobs.reap(kinds=["registration"]) == {"registration": 1}
     job = RegistrationJob.objects.get(pk=job_id)
-    assert (job.state, job.attempts, job.requeues) == ("succeeded", 1, 1)
+    assert (job.state, job.attempts, job.publications) == ("succeeded", 1, 1)
     assert DatasetVersion.objects.count() == 1
 
 
@@ -160,18 +160,20 @@ def test_with_a_broker_a_queued_job_no_worker_takes_fails_after_three_publicatio
     response = _post(pipeline, adult_head_csv)
     job_id = response.json()["id"]
     RegistrationJob.objects.filter(pk=job_id).update(
-        created_at=timezone.now() - timedelta(hours=1), heartbeat_at=timezone.now() - timedelta(minutes=11), requeues=3
+        queued_at=timezone.now() - timedelta(hours=1),
+        published_at=timezone.now() - timedelta(minutes=11),
+        publications=3,
     )
     celery_app.conf.task_always_eager = False
     published = []
-    monkeypatch.setattr(run_registration_job, "delay", published.append)
-    assert reap_stale_jobs() == {"evaluations": 0, "registrations": 1}
+    monkeypatch.setattr(run_job, "apply_async", lambda args: published.append(args))
+    assert jobs.reap(kinds=["registration"]) == {"registration": 1}
     job = RegistrationJob.objects.get(pk=job_id)
     assert (job.state, job.error) == (
         "failed",
         {
-            "detail": "no worker started it although it was queued again 3 times, 600 s apart; check that a worker "
-            "consumes the queue 'registry', then request it again"
+            "detail": "no worker started it although it was handed to the broker 3 times, 600 s apart; check that a "
+            "worker consumes the queue 'registry', then request it again"
         },
     )
     assert published == []
@@ -187,8 +189,8 @@ def test_an_unexpected_error_in_the_task_fails_the_job_with_the_reason(
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("registry.services.jobs.inspect_file", boom)
-    run_registration_job.apply(args=[response.json()["id"]])
+    monkeypatch.setattr("registry.services.registration_jobs.inspect_file", boom)
+    run_job.apply(args=["registration", response.json()["id"]])
     job = RegistrationJob.objects.get(pk=response.json()["id"])
     assert (job.state, job.error) == ("failed", {"detail": "internal error: RuntimeError: disk on fire"})
 
@@ -216,7 +218,7 @@ def test_large_upload_through_a_real_celery_worker(celery_worker_process, settin
             time.sleep(0.2)
         log = celery_worker_process["log"].read_text()
         assert job.state == "succeeded", log[-3000:]
-        assert "Task registry.tasks.run_registration_job[" in log
+        assert "Task core.run_job[" in log
         version = DatasetVersion.objects.get(pk=job.version_id)
         assert (version.row_count, version.column_count) == (200, 15)
         assert verify_chain().ok
@@ -227,13 +229,10 @@ def test_large_upload_through_a_real_celery_worker(celery_worker_process, settin
 def test_failing_an_already_finished_job_keeps_its_outcome(
     pipeline, adult_head_csv, small_inline_limit, django_capture_on_commit_callbacks
 ):
-    from governance.context import Actor
-    from registry.services.jobs import registration_job_fail
-
     with django_capture_on_commit_callbacks(execute=True):
         job_id = _post(pipeline, adult_head_csv).json()["id"]
     job = RegistrationJob.objects.get(pk=job_id)
-    registration_job_fail(job, {"detail": "late duplicate"}, Actor.system("test"))
+    assert jobs.fail("registration", job, {"detail": "late duplicate"}, Actor.system("test")) is None
     job.refresh_from_db()
     assert (job.state, job.error) == ("succeeded", None)
     assert not AuditEvent.objects.filter(action="registration.failed").exists()

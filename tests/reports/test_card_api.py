@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from governance.models import AuditEvent
+from core.models import AuditEvent
 from reports.cards.render import render_files
 from reports.models import Card, CardFile
 from reports.services.cards import card_refresh

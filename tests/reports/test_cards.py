@@ -7,16 +7,16 @@ import logging
 import pytest
 import yaml
 
-from governance.audit import canonical_json, verify_chain
-from governance.context import Actor
-from governance.models import AuditEvent
+from core.audit import canonical_json, verify_chain
+from core.context import Actor
+from core.models import AuditEvent
 from governance.policies import policy_check_run
 from governance.revocations import source_dataset_revoke
 from governance.workflow import version_decide
+from registry.hooks import evidence_changed
 from registry.models import Evaluation
 from registry.services.catalog import source_dataset_update
 from reports.cards.render import front_matter, render_html, render_json, render_markdown
-from reports.hooks import evidence_changed
 from reports.models import Card
 from reports.services.cards import card_refresh
 from reports.tasks import refresh_card_task
@@ -213,7 +213,7 @@ def test_changed_evidence_makes_the_next_revision_hashed_and_audited(bare, pipel
 
 def test_hook_refreshes_the_card_after_commit_only(bare, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        evidence_changed(str(bare.pk), trigger="registration")
+        evidence_changed.send(version_id=str(bare.pk), trigger="registration")
     assert (len(callbacks), Card.objects.count()) == (1, 0)
     callbacks[0]()
     assert list(Card.objects.values_list("version_id", "revision", "trigger")) == [(bare.pk, 1, "registration")]

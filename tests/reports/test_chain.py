@@ -6,9 +6,9 @@ import io
 import pytest
 from django.db import connection
 
-from governance.audit import _event_payload, audited_atomic, canonical_json, event_hash, record_event, verify_chain
-from governance.context import Actor
-from governance.models import AuditEvent
+from core.audit import _event_payload, audited_atomic, canonical_json, event_hash, record_event, verify_chain
+from core.context import Actor
+from core.models import AuditEvent
 from reports.exports.chain import EVENT_FIELDS, ChainScan, canonical_event, event_rows, iso, row_hash
 from reports.exports.scope import ExportScope
 

@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from rest_framework.test import APIClient
 
-from governance.models import AuditEvent
-from governance.roles import ROLE_CAPABILITIES, Capability
+from core.models import AuditEvent
+from core.roles import ROLE_CAPABILITIES, Capability
 from reports.models import Export
 from tests.factories import DatasetVersionFactory
 from tests.reports.conftest import CALLERS
