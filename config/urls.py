@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 from django.db import connection
-from django.http import JsonResponse
-from django.urls import include, path
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -33,12 +33,19 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+def moved_admin_page(request, model: str, rest: str):
+    """Projects, memberships, tokens and audit events moved to the core app: old admin links still work."""
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"/admin/core/{model}/{rest}" + (f"?{query}" if query else ""))
+
+
 admin.site.site_header = "Synthetic Dataset Registry"
 admin.site.site_title = "Synthetic Dataset Registry"
 admin.site.index_title = "Registry administration"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    re_path(r"^admin/governance/(?P<model>project|membership|apitoken|auditevent)/(?P<rest>.*)$", moved_admin_page),
     path("admin/", admin.site.urls),
     *[path("api/v1/", include(app_api.urlpatterns)) for app_api in API_APPS],
     path("api/v1/", include(api_router.urls)),

@@ -23,9 +23,14 @@ def actor_roles(*, actor: Actor) -> dict[int, set[str]]:
     return dict(roles)
 
 
+def project_ids_holding(roles: dict[int, set[str]], capability: Capability) -> set[int]:
+    """Ids of the projects whose roles (as `actor_roles` returns them) grant the capability."""
+    return {pid for pid, held in roles.items() if capability in capabilities_of(held)}
+
+
 def project_ids_with(*, actor: Actor, capability: Capability) -> set[int]:
     """Ids of the projects where the actor holds the capability."""
-    return {pid for pid, roles in actor_roles(actor=actor).items() if capability in capabilities_of(roles)}
+    return project_ids_holding(actor_roles(actor=actor), capability)
 
 
 def has_capability(*, actor: Actor, project: Project, capability: Capability) -> bool:

@@ -20,7 +20,7 @@ from registry.lineage.downstream import Impact
 from registry.models import DatasetVersion, VersionStatus
 
 from .models import ImpactFlag
-from .status import set_status, update_current_version
+from .status import dataset_current_version_update, version_status_set
 
 # Versions in use (approved) or about to be (pending review) must be reviewed again; one already flagged
 # gets another flag with the new cause. Versions out of use (registered, evaluating, changes requested,
@@ -31,7 +31,7 @@ FLAGGABLE = frozenset({VersionStatus.PENDING_REVIEW, VersionStatus.APPROVED, Ver
 REAPPROVABLE = frozenset({VersionStatus.PENDING_REVIEW, VersionStatus.APPROVED})
 
 
-def flag_downstream(
+def downstream_versions_flag(
     *, actor: Actor, impact: Impact, reason: str, cause_version=None, cause_source=None
 ) -> list[dict[str, Any]]:
     """Mark in-use downstream versions of every project 'needs re-review'; report what happened to each.
@@ -63,8 +63,8 @@ def flag_downstream(
                 previous_status=before,
             )
             if before != VersionStatus.NEEDS_REREVIEW:
-                set_status(item, VersionStatus.NEEDS_REREVIEW)
-                update_current_version(item.dataset)
+                version_status_set(item, VersionStatus.NEEDS_REREVIEW)
+                dataset_current_version_update(item.dataset)
             evidence_changed.send(version_id=str(item.pk), trigger="decision")
             record_event(
                 actor=actor,

@@ -17,7 +17,7 @@ from registry.lineage.downstream import Impact, downstream
 from registry.models import SourceDataset
 from registry.services.catalog import source_dataset_cards_refresh
 
-from .impact import flag_downstream
+from .impact import downstream_versions_flag
 
 
 @dataclass
@@ -51,7 +51,7 @@ def source_dataset_revoke(*, actor: Actor, source: SourceDataset, reason: str) -
         )
         emit.source_revoked(source)
         impact = downstream(source=source)
-        flagged = flag_downstream(
+        flagged = downstream_versions_flag(
             actor=actor, impact=impact, reason=f"source {source} was revoked: {reason}", cause_source=source
         )
         # Every card naming this source shows the revocation, flagged or not (after commit).

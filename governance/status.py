@@ -11,7 +11,7 @@ from registry.models import Dataset, DatasetVersion, VersionStatus
 REVIEW_ENTRY = {VersionStatus.PENDING_REVIEW, VersionStatus.NEEDS_REREVIEW}
 
 
-def set_status(version: DatasetVersion, status: str) -> None:
+def version_status_set(version: DatasetVersion, status: str) -> None:
     """Save a new status; entering review starts a new round, so earlier approvals no longer count."""
     if status in REVIEW_ENTRY and version.status != status:
         version.review_round += 1
@@ -19,7 +19,7 @@ def set_status(version: DatasetVersion, status: str) -> None:
     version.save(update_fields=["status", "review_round", "updated_at"])
 
 
-def update_current_version(dataset: Dataset) -> None:
+def dataset_current_version_update(dataset: Dataset) -> None:
     """Consumers use the newest approved version; after a rollback that is the previous approved one."""
     newest = dataset.versions.filter(status=VersionStatus.APPROVED).order_by("-number").first()
     if dataset.current_version_id != (newest.pk if newest else None):

@@ -20,11 +20,11 @@ from registry.lineage import emit
 from registry.lineage.downstream import Impact, downstream
 from registry.models import DatasetVersion, VersionStatus
 
-from .impact import REAPPROVABLE, flag_downstream
+from .impact import REAPPROVABLE, downstream_versions_flag
 from .models import Action, Decision, ImpactFlag, PolicyCheck
 from .policies import policy_check_run
 from .policy_engine import describe
-from .status import set_status, update_current_version
+from .status import dataset_current_version_update, version_status_set
 
 # Evaluation-driven transitions: event -> {from status: to status}.
 SYSTEM_TRANSITIONS: dict[str, dict[str, str]] = {
@@ -93,7 +93,7 @@ def version_system_transition(
         if target is None:
             return version
         before = version.status
-        set_status(version, target)
+        version_status_set(version, target)
         record_event(
             actor=actor,
             action="version.status_changed",
@@ -253,8 +253,8 @@ def _record_decision(
         to_status=target,
     )
     if target != before:
-        set_status(version, target)
-        update_current_version(version.dataset)
+        version_status_set(version, target)
+        dataset_current_version_update(version.dataset)
         if before == VersionStatus.NEEDS_REREVIEW:
             ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).update(resolved_by=decision)
     record_event(
@@ -278,7 +278,7 @@ def _record_decision(
     evidence_changed.send(version_id=str(version.pk), trigger="decision")
     if action == Action.REVOKE:
         outcome.impact = downstream(version=version)
-        outcome.flagged = flag_downstream(
+        outcome.flagged = downstream_versions_flag(
             actor=actor,
             impact=outcome.impact,
             reason=f"upstream version {version} was revoked: {comment}",

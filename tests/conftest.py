@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from config.celery import app as celery_app
 from core.models import Project
 from tests.factories import ProjectFactory
-from tests.support import ADULT, REPO, REQUIRE_SERVICES, Member, make_member
+from tests.support import ADULT, Member, make_member
+from tests.workers import WorkerSpace, require_worker_services
 
 
 @pytest.fixture(autouse=True)
@@ -133,66 +134,29 @@ def adult_head_csv(adult) -> bytes:
     return buffer.getvalue().encode()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the configured broker, writing to the test database.
+@pytest.fixture
+def worker_space(transactional_db, tmp_path, settings):
+    """Real processes for a `worker` test: PostgreSQL, a broker, a queue of its own, shared storage.
 
-    It gets its own queue, so stale messages of other runs are never consumed, and its own
-    storage root, which the test must use too (the worker reads the files the API staged).
+    This process publishes to the test's queue (not in-process) while the test runs; every process the
+    test started is stopped at the end.
     """
-    import os
-    import subprocess
-    import sys
-    import time
-    import uuid
-    from urllib.parse import quote
+    broker = require_worker_services()
+    space = WorkerSpace(root=tmp_path / "space", broker=broker)
+    space.storage.mkdir(parents=True)
+    space.data.mkdir()
+    settings.REGISTRY_STORAGE_ROOT = space.storage
+    settings.REGISTRY_DATA_ROOTS = [space.data.resolve()]
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_always_eager = False  # _eager_celery restores it
+    celery_app.conf.task_default_queue = space.queue
+    yield space
+    celery_app.conf.task_default_queue = previous_queue
+    space.stop_all()
 
-    broker = os.environ.get("CELERY_BROKER_URL")
-    skip = pytest.fail if REQUIRE_SERVICES else pytest.skip
-    if not broker:
-        skip("needs a broker: set CELERY_BROKER_URL (the CI's second run does)")
-    if connection.vendor != "postgresql":
-        skip("needs PostgreSQL: a worker process cannot reach SQLite's in-memory test database")
-    db = connection.settings_dict
-    url = (
-        f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or 'localhost'}:"
-        f"{db['PORT'] or 5432}/{quote(db['NAME'])}"
-    )
-    storage = tmp_path_factory.mktemp("worker-storage")
-    queue = f"registry-test-{uuid.uuid4().hex[:10]}"
-    env = {**os.environ, "DATABASE_URL": url, "REGISTRY_STORAGE_ROOT": str(storage), "CELERY_QUEUE": queue}
-    log = open(storage / "worker.log", "wb")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            f"--hostname=test-{queue}@%h",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited early: {(storage / 'worker.log').read_text()[-3000:]}")
-        replies = celery_app.control.ping(destination=[f"test-{queue}@{os.uname().nodename}"], timeout=1.0)
-        if replies:
-            break
-    else:
-        process.terminate()
-        pytest.fail(f"celery worker did not answer within 60 s: {(storage / 'worker.log').read_text()[-3000:]}")
-    yield {"queue": queue, "storage": storage, "log": storage / "worker.log"}
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+
+@pytest.fixture
+def celery_worker_process(worker_space):
+    """One real worker (`make worker`) on the test's queue, writing to the test database."""
+    worker = worker_space.start_worker()
+    return {"queue": worker_space.queue, "storage": worker_space.storage, "log": worker.log}

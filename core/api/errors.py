@@ -3,11 +3,15 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
+
+# A lost database is an outage of a dependency, not a bug: writes roll back, and clients may retry.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def exception_handler(exc, context):
@@ -21,6 +25,12 @@ def exception_handler(exc, context):
             "files in multipart uploads do not count towards it)"
         )
         return Response({"detail": detail}, status=413)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return Response(
+            {"detail": "the database is unavailable; retry later"},
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DjangoValidationError):
         # A model-level check that slipped past the serializers: still a 400 naming the field.
         data = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -12,7 +12,7 @@ from ..audit import verify_chain
 from ..context import Actor
 from ..models import AuditEvent, Project
 from ..roles import Capability
-from ..selectors import actor_roles, project_ids_with
+from ..selectors import actor_roles, project_ids_holding, project_ids_with
 from ..services import project_update
 from . import filters, serializers
 from .pagination import Pagination
@@ -26,8 +26,14 @@ class ProjectScopedMixin:
     def actor(self) -> Actor:
         return Actor.from_request(self.request)
 
+    def actor_roles(self) -> dict[int, set[str]]:
+        """The caller's roles per project, read once per request."""
+        if not hasattr(self, "_actor_roles"):
+            self._actor_roles = actor_roles(actor=self.actor())
+        return self._actor_roles
+
     def get_queryset(self):
-        readable = project_ids_with(actor=self.actor(), capability=Capability.READ)
+        readable = project_ids_holding(self.actor_roles(), Capability.READ)
         return super().get_queryset().filter(**{f"{self.project_field}__in": readable})
 
 
@@ -43,7 +49,7 @@ class ProjectViewSet(ProjectScopedMixin, mixins.UpdateModelMixin, viewsets.ReadO
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "roles_by_project": actor_roles(actor=self.actor())}
+        return {**super().get_serializer_context(), "roles_by_project": self.actor_roles()}
 
     @extend_schema(request=serializers.ProjectUpdateSerializer, responses=serializers.ProjectSerializer)
     def partial_update(self, request, *args, **kwargs):

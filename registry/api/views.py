@@ -31,7 +31,12 @@ from ..models import (
     VersionSource,
 )
 from ..services.evaluations import TableInput, evaluation_report, evaluation_request
-from ..services.intake import RegistrationRequest, register_declared, register_upload, register_uri
+from ..services.intake import (
+    RegistrationRequest,
+    dataset_version_register_declared,
+    dataset_version_register_upload,
+    dataset_version_register_uri,
+)
 from ..services.registration import GeneratorSpec, SourceSpec
 from ..storage import FORMAT_SUFFIXES, discard, resolve_data_uri, stored_path
 from ..uploads import MAX_FILES_PER_REQUEST, StagedUpload, StagingUploadHandler
@@ -153,17 +158,19 @@ class VersionViewSet(
         if upload is not None:
             if not isinstance(upload, StagedUpload):
                 raise InvalidInput("the upload was not received by the staging handler", field="file")
-            return register_upload(actor=actor, request=registration, upload=upload, declared_format=fmt)
+            return dataset_version_register_upload(
+                actor=actor, request=registration, upload=upload, declared_format=fmt
+            )
         uri = attrs.get("storage_uri", "")
         if uri.startswith("file:"):
-            return register_uri(
+            return dataset_version_register_uri(
                 actor=actor,
                 request=registration,
                 uri=uri,
                 declared_format=fmt,
                 declared_fingerprint=attrs.get("fingerprint"),
             )
-        return register_declared(
+        return dataset_version_register_declared(
             actor=actor,
             request=registration,
             fingerprint=attrs["fingerprint"],

@@ -11,7 +11,7 @@ from core.context import Actor
 from core.errors import DomainError
 from core.models import Project
 
-from ..services.intake import RegistrationRequest, register_declared, register_uri
+from ..services.intake import RegistrationRequest, dataset_version_register_declared, dataset_version_register_uri
 from ..services.registration import GeneratorSpec, SourceSpec, version_link_lineage_run
 from ..tables.formats import FORMATS
 from .facets import CONTENT_FACET, GENERATOR_FACET
@@ -147,7 +147,7 @@ def _register(actor: Actor, request: RegistrationRequest, ref: DatasetRef, conte
     _check_content(content, path)
     uri = content.get("storageUri") or (f"file://{ref.name}" if ref.namespace == "file" else "")
     if isinstance(uri, str) and uri.startswith("file:"):
-        return register_uri(
+        return dataset_version_register_uri(
             actor=actor,
             request=request,
             uri=uri,
@@ -161,7 +161,7 @@ def _register(actor: Actor, request: RegistrationRequest, ref: DatasetRef, conte
             "is required: declare fingerprint, schema and rowCount, or give a file:// storageUri under a data root",
         )
     row_count = content["rowCount"]
-    return register_declared(
+    return dataset_version_register_declared(
         actor=actor,
         request=request,
         fingerprint=content["fingerprint"],

@@ -121,7 +121,9 @@ def registration_job_create(
         )
 
 
-def register_facts(*, actor: Actor, request: RegistrationRequest, facts: ContentFacts) -> RegistrationResult:
+def dataset_version_register_facts(
+    *, actor: Actor, request: RegistrationRequest, facts: ContentFacts
+) -> RegistrationResult:
     """Register a version from its content facts and the request's provenance."""
     return dataset_version_register(
         actor=actor,
@@ -151,7 +153,7 @@ def _declared_format(fmt: str | None, name: str) -> str | None:
     return fmt or format_from_name(name)
 
 
-def register_upload(
+def dataset_version_register_upload(
     *, actor: Actor, request: RegistrationRequest, upload: StagedUpload, declared_format: str | None
 ) -> IntakeOutcome:
     """Register an uploaded file: the upload handler already hashed it while it arrived.
@@ -180,25 +182,27 @@ def register_upload(
             staged = None  # the job owns the staged file now
             return IntakeOutcome(job=job)
         facts = inspect_file(staged, declared_format=fmt, sha256=upload.sha256, field_name="file")
-        return IntakeOutcome(result=register_stored(actor=actor, request=request, facts=facts, staged=staged))
+        return IntakeOutcome(
+            result=dataset_version_register_stored(actor=actor, request=request, facts=facts, staged=staged)
+        )
     finally:
         discard(staged)
 
 
-def register_stored(*, actor: Actor, request: RegistrationRequest, facts: ContentFacts, staged: Path):
+def dataset_version_register_stored(*, actor: Actor, request: RegistrationRequest, facts: ContentFacts, staged: Path):
     """Register facts whose bytes sit in staging; the bytes move into the store inside the same transaction.
 
     A refused registration therefore leaves nothing in the store, and a failed move leaves no version.
     """
     relpath = object_relpath(facts.fingerprint, facts.format)
     with audited_atomic():
-        result = register_facts(actor=actor, request=request, facts=replace(facts, stored_file=relpath))
+        result = dataset_version_register_facts(actor=actor, request=request, facts=replace(facts, stored_file=relpath))
         if result.created:
             store_object(staged, fingerprint=facts.fingerprint, fmt=facts.format)
     return result
 
 
-def register_uri(
+def dataset_version_register_uri(
     *,
     actor: Actor,
     request: RegistrationRequest,
@@ -227,7 +231,9 @@ def register_uri(
         return IntakeOutcome(job=job)
     facts = inspect_file(path, declared_format=fmt, field_name="storage_uri")
     check_declared_fingerprint(declared_fingerprint, facts.fingerprint)
-    return IntakeOutcome(result=register_facts(actor=actor, request=request, facts=replace(facts, storage_uri=uri)))
+    return IntakeOutcome(
+        result=dataset_version_register_facts(actor=actor, request=request, facts=replace(facts, storage_uri=uri))
+    )
 
 
 def check_declared_fingerprint(declared: str | None, computed: str) -> None:
@@ -263,7 +269,7 @@ def validate_declared_schema(schema: Any) -> list[dict[str, str]]:
     return columns
 
 
-def register_declared(
+def dataset_version_register_declared(
     *,
     actor: Actor,
     request: RegistrationRequest,
@@ -286,10 +292,10 @@ def register_declared(
         format=declared_format or format_from_name(storage_uri) or "",
         storage_uri=storage_uri,
     )
-    return IntakeOutcome(result=register_facts(actor=actor, request=request, facts=facts))
+    return IntakeOutcome(result=dataset_version_register_facts(actor=actor, request=request, facts=facts))
 
 
-def register_local_file(
+def dataset_version_register_local_file(
     *, actor: Actor, request: RegistrationRequest, path: Path, declared_format: str | None = None
 ) -> IntakeOutcome:
     """Register a file from this machine exactly as if it had been uploaded (used by the demo)."""
@@ -303,4 +309,4 @@ def register_local_file(
         size=digest.byte_count,
         sha256=digest.sha256,
     )
-    return register_upload(actor=actor, request=request, upload=upload, declared_format=declared_format)
+    return dataset_version_register_upload(actor=actor, request=request, upload=upload, declared_format=declared_format)

@@ -16,7 +16,12 @@ from core.jobs import JobKind, JobRun
 from ..content import ContentFacts, inspect_file
 from ..models import RegistrationJob
 from ..storage import discard
-from .intake import RegistrationRequest, check_declared_fingerprint, register_facts, register_stored
+from .intake import (
+    RegistrationRequest,
+    check_declared_fingerprint,
+    dataset_version_register_facts,
+    dataset_version_register_stored,
+)
 
 
 class RegistrationJobKind(JobKind):
@@ -42,9 +47,13 @@ class RegistrationJobKind(JobKind):
         """Register the version in the finishing transaction; its `version.registered` event records it."""
         request = RegistrationRequest.from_payload(job.project, job.payload)
         if job.owns_file:
-            result = register_stored(actor=actor, request=request, facts=facts, staged=Path(job.file_path))
+            result = dataset_version_register_stored(
+                actor=actor, request=request, facts=facts, staged=Path(job.file_path)
+            )
         else:
-            result = register_facts(actor=actor, request=request, facts=replace(facts, storage_uri=job.original_name))
+            result = dataset_version_register_facts(
+                actor=actor, request=request, facts=replace(facts, storage_uri=job.original_name)
+            )
         job.version, job.version_created = result.version, result.created
         return None
 

@@ -161,3 +161,11 @@ def test_revoke_token_command(pipeline):
     assert out.getvalue().strip() == f"revoked {token.prefix}… of pipe"
     with pytest.raises(CommandError, match="no active token with prefix"):
         call_command("revoke_token", token.prefix)
+
+
+def test_old_admin_links_of_the_moved_models_redirect_to_their_new_place(admin_member):
+    response = admin_member.browser.get("/admin/governance/membership/?project__id__exact=1")
+    assert (response.status_code, response["Location"]) == (301, "/admin/core/membership/?project__id__exact=1")
+    response = admin_member.browser.get("/admin/governance/auditevent/7/change/")
+    assert (response.status_code, response["Location"]) == (301, "/admin/core/auditevent/7/change/")
+    assert admin_member.browser.get("/admin/governance/policy/").status_code == 200  # policies stayed

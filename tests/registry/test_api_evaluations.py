@@ -567,36 +567,29 @@ def test_an_uploaded_holdout_is_deleted_but_a_reference_read_in_place_is_kept(
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_evaluation_through_a_real_celery_worker(celery_worker_process, settings, tables):
+def test_evaluation_through_a_real_celery_worker(celery_worker_process, tables):
     from tests.factories import ProjectFactory
 
-    settings.REGISTRY_STORAGE_ROOT = celery_worker_process["storage"]
     member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
     created = member.client.post(
         "/api/v1/versions/", {**registration_form(), "file": upload(tables["synthetic"])}, format="multipart"
     ).json()
-    celery_app.conf.task_always_eager = False
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = celery_worker_process["queue"]
-    try:
-        response = member.client.post(
-            f"/api/v1/versions/{created['id']}/evaluations/",
-            {"reference": upload(tables["reference"], "real.csv"), "kinds": '["quality", "privacy"]'},
-            format="multipart",
-        )
-        assert response.status_code == 202
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            evaluation = Evaluation.objects.get(pk=response.json()["id"])
-            if evaluation.state in ("succeeded", "failed"):
-                break
-            time.sleep(0.3)
-        assert evaluation.state == "succeeded", celery_worker_process["log"].read_text()[-3000:]
-        assert evaluation.metrics["privacy.exact_copies"] == 30
-        assert DatasetVersion.objects.get(pk=created["id"]).status == "pending_review"
-        assert verify_chain().ok
-    finally:
-        celery_app.conf.task_default_queue = previous_queue
+    response = member.client.post(
+        f"/api/v1/versions/{created['id']}/evaluations/",
+        {"reference": upload(tables["reference"], "real.csv"), "kinds": '["quality", "privacy"]'},
+        format="multipart",
+    )
+    assert response.status_code == 202
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        evaluation = Evaluation.objects.get(pk=response.json()["id"])
+        if evaluation.state in ("succeeded", "failed"):
+            break
+        time.sleep(0.3)
+    assert evaluation.state == "succeeded", celery_worker_process["log"].read_text()[-3000:]
+    assert evaluation.metrics["privacy.exact_copies"] == 30
+    assert DatasetVersion.objects.get(pk=created["id"]).status == "pending_review"
+    assert verify_chain().ok
 
 
 def test_an_evaluation_where_every_kind_failed_is_failed(

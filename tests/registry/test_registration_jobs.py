@@ -198,32 +198,25 @@ def test_an_unexpected_error_in_the_task_fails_the_job_with_the_reason(
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_large_upload_through_a_real_celery_worker(celery_worker_process, settings, adult_head_csv):
-    settings.REGISTRY_STORAGE_ROOT = celery_worker_process["storage"]
-    settings.REGISTRY_INLINE_INSPECT_MAX_BYTES = 1000
-    celery_app.conf.task_always_eager = False
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = celery_worker_process["queue"]
-    try:
-        from tests.factories import ProjectFactory
+    from tests.factories import ProjectFactory
 
-        member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
-        response = _post(member, adult_head_csv)
-        assert response.status_code == 202
-        job_id = response.json()["id"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            job = RegistrationJob.objects.get(pk=job_id)
-            if job.state in ("succeeded", "failed"):
-                break
-            time.sleep(0.2)
-        log = celery_worker_process["log"].read_text()
-        assert job.state == "succeeded", log[-3000:]
-        assert "Task core.run_job[" in log
-        version = DatasetVersion.objects.get(pk=job.version_id)
-        assert (version.row_count, version.column_count) == (200, 15)
-        assert verify_chain().ok
-    finally:
-        celery_app.conf.task_default_queue = previous_queue
+    settings.REGISTRY_INLINE_INSPECT_MAX_BYTES = 1000
+    member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
+    response = _post(member, adult_head_csv)
+    assert response.status_code == 202
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = RegistrationJob.objects.get(pk=job_id)
+        if job.state in ("succeeded", "failed"):
+            break
+        time.sleep(0.2)
+    log = celery_worker_process["log"].read_text()
+    assert job.state == "succeeded", log[-3000:]
+    assert "Task core.run_job[" in log
+    version = DatasetVersion.objects.get(pk=job.version_id)
+    assert (version.row_count, version.column_count) == (200, 15)
+    assert verify_chain().ok
 
 
 def test_failing_an_already_finished_job_keeps_its_outcome(

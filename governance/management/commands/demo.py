@@ -25,7 +25,7 @@ from registry.demo.data import GENERATOR_SEED, build_demo_tables
 from registry.models import EvaluationOrigin, VersionStatus
 from registry.services.catalog import source_dataset_update
 from registry.services.evaluations import TableInput, evaluation_request
-from registry.services.intake import RegistrationRequest, register_local_file
+from registry.services.intake import RegistrationRequest, dataset_version_register_local_file
 from registry.services.registration import GeneratorSpec, SourceSpec
 
 PROJECT = "census-demo"
@@ -116,7 +116,7 @@ class Command(BaseCommand):
                 sources=[SOURCE],
                 code_version="synthetic-registry demo 0.1.0",
             )
-            outcome = register_local_file(actor=pipeline, request=request, path=path)
+            outcome = dataset_version_register_local_file(actor=pipeline, request=request, path=path)
             results.append((label, outcome.result))
         source = results[0][1].version.sources.get()
         source_dataset_update(
