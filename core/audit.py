@@ -120,6 +120,19 @@ def record_event(
     return event
 
 
+def record_update(*, actor: Actor, obj: models.Model, changes: dict[str, Any], action: str, project=None) -> bool:
+    """Apply field changes to a row the caller has locked, save them and record before and after, in the
+    caller's transaction; False (and nothing written) when every field already has its new value."""
+    before = {name: getattr(obj, name) for name in changes}
+    if before == changes:
+        return False
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=list(changes))
+    record_event(actor=actor, action=action, obj=obj, project=project, before=before, after=changes)
+    return True
+
+
 @dataclass(frozen=True)
 class ChainVerification:
     """The outcome of recomputing the whole chain."""

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .audit import audited_atomic, record_event
+from .audit import audited_atomic, record_event, record_update
 from .context import Actor
 from .errors import InvalidInput, NotPermitted
 from .models import ApiToken, Membership, Project, slug_validator
@@ -175,11 +175,5 @@ def project_update(*, actor: Actor, project: Project, **changes) -> Project:
         raise InvalidInput("must be a whole number from 1 to 10", field="required_approvals")
     with audited_atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
-        before = {name: getattr(project, name) for name in changes}
-        if before == changes:
-            return project
-        for name, value in changes.items():
-            setattr(project, name, value)
-        project.save(update_fields=list(changes))
-        record_event(actor=actor, action="project.updated", obj=project, project=project, before=before, after=changes)
+        record_update(actor=actor, obj=project, changes=changes, action="project.updated", project=project)
     return project

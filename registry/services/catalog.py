@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.audit import audited_atomic, record_event
+from core.audit import audited_atomic, record_update
 from core.context import Actor
 from core.errors import InvalidInput
 from core.permissions import require_capability
@@ -38,19 +38,6 @@ def source_dataset_update(*, actor: Actor, source: SourceDataset, **changes: Any
     )
     with audited_atomic():
         source = SourceDataset.objects.select_for_update().get(pk=source.pk)
-        before = {name: getattr(source, name) for name in changes}
-        if before == changes:
-            return source
-        for name, value in changes.items():
-            setattr(source, name, value)
-        source.save(update_fields=list(changes))
-        record_event(
-            actor=actor,
-            action="source.updated",
-            obj=source,
-            project=source.project,
-            before=before,
-            after=changes,
-        )
-        source_dataset_cards_refresh(source=source)
+        if record_update(actor=actor, obj=source, changes=changes, action="source.updated", project=source.project):
+            source_dataset_cards_refresh(source=source)
     return source

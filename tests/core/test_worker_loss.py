@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
@@ -81,6 +83,43 @@ def test_an_evaluation_whose_worker_is_killed_mid_run_completes_exactly_once_on_
     assert PolicyCheck.objects.filter(evaluation_id=evaluation_id, trigger="evaluation").count() == 1
     version.refresh_from_db()
     assert version.status == "pending_review"
+    assert verify_chain().ok
+
+
+def test_an_evaluation_whose_pool_process_is_killed_completes_exactly_once_on_the_same_worker(worker_space):
+    member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
+    adult = gzip.decompress(ADULT.read_bytes())
+    version = _register(member, adult)
+    worker = worker_space.start_worker()
+    response = member.client.post(
+        f"/api/v1/versions/{version.pk}/evaluations/",
+        {"reference": upload(adult, "real.csv"), "kinds": '["quality", "privacy"]'},
+        format="multipart",
+    )
+    evaluation_id = response.json()["id"]
+
+    def evaluating() -> Evaluation | None:
+        evaluation = Evaluation.objects.get(pk=evaluation_id)
+        return evaluation if evaluation.state == "running" and evaluation.progress > 0 else None
+
+    running = wait_until(
+        evaluating, timeout=90, what="the evaluation to be under way", interval=0.05, details=worker.tail
+    )
+    pool_process = int(running.owner.rsplit(":", 1)[1])
+    os.kill(pool_process, signal.SIGKILL)  # Celery's main process lives on and replaces it
+    killed_at = time.monotonic()
+    wait_until(
+        lambda: Evaluation.objects.get(pk=evaluation_id).state in ("succeeded", "failed"),
+        timeout=RECOVERY_SECONDS,
+        what="the evaluation to finish after its pool process was killed",
+        details=worker.tail,
+    )
+    assert time.monotonic() - killed_at < RECOVERY_SECONDS
+    evaluation = Evaluation.objects.get(pk=evaluation_id)
+    assert (evaluation.state, evaluation.attempts) == ("succeeded", 2), worker.tail()
+    assert evaluation.owner.rsplit(":", 1)[1] != str(pool_process)
+    assert (_events("evaluation.succeeded", evaluation_id), _events("evaluation.failed", evaluation_id)) == (1, 0)
+    assert worker.alive()
     assert verify_chain().ok
 
 
