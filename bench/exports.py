@@ -8,7 +8,7 @@ names, dropped at the end; without DATABASE_URL: a temporary SQLite file), migra
 child process with bulk inserts: the versions with a verified evaluation, a policy check and (every other
 one) an approval each, and the audit events with their hash chain computed in Python and written with
 PostgreSQL's COPY (SQLite: executemany) — a fast path that bypasses `record_event` but produces a chain
-`verify_chain` accepts, which the export then verifies. Each format is then exported by `export_run` in a
+`verify_chain` accepts, which the export then verifies. Each format is then exported by `core.jobs.run` in a
 fresh child process, which reports its wall time and its own peak RSS
 (`resource.getrusage(RUSAGE_SELF).ru_maxrss`: the interpreter, Django and the export together; the RSS
 after Django has started is shown next to it). The PDF is a document for people: it lists every version
@@ -212,16 +212,17 @@ def export(fmt: str) -> dict:
     _django()
     from django.contrib.auth import get_user_model
 
+    from core import jobs
     from core.models import Project
     from reports.models import Export
-    from reports.services.exports import export_path, export_run
+    from reports.services.exports import export_path
 
     baseline = _rss_mb()
     job = Export.objects.create(
         project=Project.objects.get(slug="bench"), format=fmt, requested_by=get_user_model().objects.get(username="aud")
     )
     started = time.perf_counter()
-    job = export_run(export_id=str(job.pk))
+    job = jobs.run("export", str(job.pk))
     seconds = time.perf_counter() - started
     if job.state != "succeeded":
         raise SystemExit(f"export failed: {job.error}")

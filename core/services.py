@@ -150,7 +150,7 @@ def membership_revoke(*, actor: Actor, membership: Membership) -> None:
             record_event(
                 actor=actor,
                 action="membership.revoked",
-                object_type="governance.membership",
+                object_type=Membership.AUDIT_OBJECT_TYPE,
                 object_id=str(membership.pk),
                 object_repr=str(membership),
                 project=project,

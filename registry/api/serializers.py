@@ -230,6 +230,8 @@ class RegistrationJobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "state",
+            "progress",
+            "step",
             "project",
             "dataset",
             "original_name",
@@ -339,6 +341,7 @@ class EvaluationSerializer(EvaluationListSerializer):
     class Meta(EvaluationListSerializer.Meta):
         fields = [
             *EvaluationListSerializer.Meta.fields,
+            "attempts",
             "config",
             "parameters",
             "engine",

@@ -1,4 +1,4 @@
-"""The export's one-pass chain scan hashes and judges exactly as governance.audit.verify_chain does."""
+"""The export's one-pass chain scan hashes and judges exactly as core.audit.verify_chain does."""
 
 import csv
 import io
