@@ -22,10 +22,10 @@ import pytest
 from core.audit import verify_chain
 from core.models import AuditEvent
 from governance.models import PolicyCheck
-from registry.models import DatasetVersion, Evaluation
+from registry.models import DatasetVersion, Evaluation, RegistrationJob
 from reports.models import Export
 from tests.factories import ProjectFactory
-from tests.support import ADULT, make_member, registration_form, upload
+from tests.support import ADULT, make_member, registration_form, registration_json, upload
 from tests.workers import free_port, test_database_url, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -196,7 +196,8 @@ def test_with_the_broker_down_requests_are_accepted_and_the_jobs_run_once_it_is_
     try:
         worker = worker_space.start_worker("worker", CELERY_BROKER_URL=broker)
         web_port = free_port()
-        worker_space.start_web(web_port, CELERY_BROKER_URL=broker)
+        # Files above 1,000 bytes are registered by a worker, so a registration is a job too.
+        worker_space.start_web(web_port, CELERY_BROKER_URL=broker, REGISTRY_INLINE_INSPECT_MAX_BYTES="1000")
         project = ProjectFactory(slug="acme")
         pipeline, auditor = make_member(project, "pipeline", "pipe"), make_member(project, "auditor", "aud")
         adult = gzip.decompress(ADULT.read_bytes())
@@ -215,13 +216,20 @@ def test_with_the_broker_down_requests_are_accepted_and_the_jobs_run_once_it_is_
             {"reference_uri": f"file://{reference}", "kinds": ["quality"]},
         )
         export = _post(web_port, "/api/v1/exports/", auditor.token, {"project": "acme", "format": "csv"})
-        for status, body, seconds in (evaluation, export):
+        registration = _post(
+            web_port,
+            "/api/v1/versions/",
+            pipeline.token,
+            {**registration_json(dataset="adult-2"), "storage_uri": f"file://{reference}"},
+        )
+        for status, body, seconds in (evaluation, export, registration):
             assert (status, body["state"]) == (202, "queued"), body
             assert seconds < 10  # a hand-off that cannot reach the broker gives up quickly
         assert Evaluation.objects.get(pk=evaluation[1]["id"]).published_at is None
 
         server = start_broker()  # back (empty: Redis kept nothing)
-        for model, job_id in ((Evaluation, evaluation[1]["id"]), (Export, export[1]["id"])):
+        jobs = ((Evaluation, evaluation[1]["id"]), (Export, export[1]["id"]), (RegistrationJob, registration[1]["id"]))
+        for model, job_id in jobs:
             wait_until(
                 lambda model=model, job_id=job_id: model.objects.get(pk=job_id).state in ("succeeded", "failed"),
                 timeout=RECOVERY_SECONDS,
@@ -232,6 +240,7 @@ def test_with_the_broker_down_requests_are_accepted_and_the_jobs_run_once_it_is_
             assert (job.state, job.attempts) == ("succeeded", 1), worker.tail()
         assert _events("evaluation.succeeded", evaluation[1]["id"]) == 1
         assert _events("export.succeeded", export[1]["id"]) == 1
+        assert RegistrationJob.objects.get(pk=registration[1]["id"]).version.dataset.name == "adult-2"
         assert verify_chain().ok
     finally:
         server.terminate()
