@@ -62,8 +62,12 @@ def _reap_running(kind: JobKind, now: datetime, embedded: bool) -> int:
     for job in kind.model.objects.filter(state=JobState.RUNNING).select_related(*kind.related):
         if not state.is_dead(kind, job, now):
             continue
-        gone = not_working_on(job.owner, kind.name, str(job.pk))
-        why = f"its process {job.owner} is gone" if gone else f"no heartbeat since {job.heartbeat_at or job.started_at}"
+        if process_gone(job.owner):
+            why = f"its process {job.owner} is gone"
+        elif not_working_on(job.owner, kind.name, str(job.pk)):
+            why = f"its process {job.owner} no longer runs it"
+        else:
+            why = f"no heartbeat since {job.heartbeat_at or job.started_at}"
         logger.warning("%s %s (attempt %s): %s", kind.name, job.pk, job.attempts, why)
         if embedded:
             done = state.fail(kind, job, {"detail": EMBEDDED_REASON}, Actor.system("reaper"), attempt=job.attempts)

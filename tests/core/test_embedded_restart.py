@@ -11,8 +11,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from tests.support import ADULT, REPO
 from tests.workers import wait_until
 
@@ -56,7 +54,6 @@ def _manage_env(database: str, root) -> dict[str, str]:
     }
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="sends SIGKILL to a child process")
 def test_a_job_left_running_by_a_killed_embedded_process_fails_at_the_next_start(tmp_path):
     database = tmp_path / "registry.sqlite3"
     env = _manage_env(str(database), tmp_path)

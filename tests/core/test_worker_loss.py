@@ -41,6 +41,15 @@ def _register(member, content: bytes) -> DatasetVersion:
     return DatasetVersion.objects.get(pk=response.json()["id"])
 
 
+def _wait_until_finished(model, pk, process, what: str) -> None:
+    wait_until(
+        lambda: model.objects.get(pk=pk).state in ("succeeded", "failed"),
+        timeout=RECOVERY_SECONDS,
+        what=what,
+        details=process.tail,
+    )
+
+
 def _events(action: str, object_id) -> int:
     return AuditEvent.objects.filter(action=action, object_id=str(object_id)).count()
 
@@ -69,12 +78,7 @@ def test_an_evaluation_whose_worker_is_killed_mid_run_completes_exactly_once_on_
     assert Evaluation.objects.get(pk=evaluation_id).state == "running"  # left behind with a dead owner
 
     second = worker_space.start_worker("worker-2")
-    wait_until(
-        lambda: Evaluation.objects.get(pk=evaluation_id).state in ("succeeded", "failed"),
-        timeout=RECOVERY_SECONDS,
-        what="the evaluation to finish on the new worker",
-        details=second.tail,
-    )
+    _wait_until_finished(Evaluation, evaluation_id, second, "the evaluation to finish on the new worker")
     assert time.monotonic() - killed_at < RECOVERY_SECONDS
     evaluation = Evaluation.objects.get(pk=evaluation_id)
     assert (evaluation.state, evaluation.attempts, evaluation.progress) == ("succeeded", 2, 100), second.tail()
@@ -108,11 +112,8 @@ def test_an_evaluation_whose_pool_process_is_killed_completes_exactly_once_on_th
     pool_process = int(running.owner.rsplit(":", 1)[1])
     os.kill(pool_process, signal.SIGKILL)  # Celery's main process lives on and replaces it
     killed_at = time.monotonic()
-    wait_until(
-        lambda: Evaluation.objects.get(pk=evaluation_id).state in ("succeeded", "failed"),
-        timeout=RECOVERY_SECONDS,
-        what="the evaluation to finish after its pool process was killed",
-        details=worker.tail,
+    _wait_until_finished(
+        Evaluation, evaluation_id, worker, "the evaluation to finish after its pool process was killed"
     )
     assert time.monotonic() - killed_at < RECOVERY_SECONDS
     evaluation = Evaluation.objects.get(pk=evaluation_id)
@@ -141,12 +142,7 @@ def test_an_export_whose_worker_is_killed_before_it_finished_completes_exactly_o
     assert Export.objects.get(pk=export_id).state == "running"
 
     second = worker_space.start_worker("worker-2")
-    wait_until(
-        lambda: Export.objects.get(pk=export_id).state in ("succeeded", "failed"),
-        timeout=RECOVERY_SECONDS,
-        what="the export to finish on the new worker",
-        details=second.tail,
-    )
+    _wait_until_finished(Export, export_id, second, "the export to finish on the new worker")
     assert time.monotonic() - killed_at < RECOVERY_SECONDS
     export = Export.objects.get(pk=export_id)
     assert (export.state, export.attempts, export.file_path) == ("succeeded", 2, f"exports/{export_id}-2.zip")
@@ -230,12 +226,7 @@ def test_with_the_broker_down_requests_are_accepted_and_the_jobs_run_once_it_is_
         server = start_broker()  # back (empty: Redis kept nothing)
         jobs = ((Evaluation, evaluation[1]["id"]), (Export, export[1]["id"]), (RegistrationJob, registration[1]["id"]))
         for model, job_id in jobs:
-            wait_until(
-                lambda model=model, job_id=job_id: model.objects.get(pk=job_id).state in ("succeeded", "failed"),
-                timeout=RECOVERY_SECONDS,
-                what=f"{model.__name__} {job_id} to run once the broker was back",
-                details=worker.tail,
-            )
+            _wait_until_finished(model, job_id, worker, f"{model.__name__} {job_id} to run once the broker was back")
             job = model.objects.get(pk=job_id)
             assert (job.state, job.attempts) == ("succeeded", 1), worker.tail()
         assert _events("evaluation.succeeded", evaluation[1]["id"]) == 1
