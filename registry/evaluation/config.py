@@ -65,10 +65,21 @@ class EvaluationConfig:
 
 @dataclass
 class KindResult:
-    """What one kind produced: flat metrics for the policy engine and a detailed results section."""
+    """What one kind produced: flat metrics for the policy engine and a detailed results section.
+
+    ``insufficient`` names the metrics whose sample was too small to mean anything, with the reason: they are
+    reported as None (a policy reads them as not evaluated, never as a pass) and the card shows the reason.
+    """
 
     metrics: dict[str, float | int | None] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+    insufficient: dict[str, str] = field(default_factory=dict)
+
+    def mark_insufficient(self, reason: str, *keys: str) -> None:
+        """Report `keys` as insufficient evidence: value None, and why."""
+        for key in keys:
+            self.metrics[key] = None
+            self.insufficient[key] = reason
 
     @classmethod
     def skipped(cls, reason: str) -> KindResult:

@@ -62,6 +62,11 @@ class EvaluationResult:
     results: dict[str, dict[str, Any]]  # per kind: details, or {"skipped": reason} or {"error": message}
     durations: dict[str, float]  # seconds per kind
 
+    @property
+    def insufficient(self) -> dict[str, str]:
+        """Metric key -> why its sample was too small to mean anything (its value is None)."""
+        return self.results.get("insufficient", {})
+
     def errors(self, kinds: Sequence[str]) -> dict[str, str]:
         """The kinds among `kinds` that crashed, with their error."""
         return {kind: self.results[kind]["error"] for kind in kinds if "error" in self.results.get(kind, {})}
@@ -112,6 +117,8 @@ def run_evaluation(
         durations[kind] = time.perf_counter() - started
         metrics.update(outcome.metrics)
         results[kind] = outcome.results
+        if outcome.insufficient:
+            results.setdefault("insufficient", {}).update(outcome.insufficient)
         if progress is not None:
             progress(round(100 * (index + 1) / len(kinds)), f"{kind} done")
     if "quality" in kinds:
