@@ -1,18 +1,31 @@
-"""PII kind: direct identifiers in column names and values, and real identifiers replayed in synthetic data.
+"""PII kind: direct identifiers found by their values (names only add evidence), replayed identifiers.
 
 For each column, up to ``pii_sample_rows`` non-missing values of each table (seeded sample) are run
-through the detectors of ``pii_detectors`` (digits-only detectors for integer columns). A column is
-flagged as a direct identifier when, in the real or the synthetic table,
+through the detectors of ``pii_detectors`` (digits-only detectors for integer columns): e-mail, phone
+(``phonenumbers``: every written format, extensions, international prefixes), US SSN, UK NINO, Spanish
+DNI, French NIR, Aadhaar, payment card (Luhn), IBAN (mod-97), IP address. A column is flagged as a
+direct identifier when, in the real or the synthetic table,
 
-- the best detector matches at least ``pii_share_threshold`` (default 0.5) of the sampled values, or
+- the best detector matches at least ``pii_share_threshold`` (default 0.5) of the sampled values, whatever
+  the column is called; or
+- in a text column, the values matching any detector reach that share together (a "contact" column mixing
+  e-mails and phones): the detector reported is the one matching most; or
 - the column name names an identifier (email, phone, ssn, iban, card, ip, ...) and the matching detector
-  matches at least ``pii_name_hint_share_threshold`` (default 0.1) of them, or
+  matches at least ``pii_name_hint_share_threshold`` (default 0.1) of them. The name also makes looser
+  readings credible: a "phone" column accepts digits starting with a country code without "+" (as MSISDNs
+  are stored), an "ssn" column of integers 7- or 8-digit SSNs whose leading zeros were lost; or
 - the name says person name or street address (no format to check) and at least
   ``pii_share_threshold`` of the values look like one, with at least half of them distinct.
 
+Each table's details say which detector matched most (``detector``, ``match_share``), the share of every
+detector that matched something (``detector_shares``) and of the values any detector matched
+(``any_match_share``).
+
 Free text: in a text column that is not flagged, the sampled values are also searched for identifiers
-embedded in longer text (``pii_detectors.find_embedded``: e-mail, "+" phone, dashed SSN, card with
-Luhn, IBAN with mod-97); ``pii.free_text_columns`` counts the columns whose synthetic values embed any.
+embedded in longer text (``pii_detectors.find_embedded``: e-mail, phone numbers in any written format found
+by ``phonenumbers.PhoneNumberMatcher`` (a bare run of digits only next to a word saying phone), dashed SSN,
+card with Luhn, IBAN with mod-97); ``pii.free_text_columns`` counts the columns whose synthetic values
+embed any.
 
 Replay: for each flagged column, the number of distinct synthetic values (whole column, stripped text)
 that also occur in the real column. Examples are masked: only the last two letters/digits (and an
@@ -23,12 +36,20 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from registry.evaluation.config import EvaluationConfig, KindResult
-from registry.evaluation.pii_detectors import DETECTORS, NUMERIC_DETECTORS, find_embedded
+from registry.evaluation.pii_detectors import (
+    DETECTORS,
+    NUMERIC_DETECTORS,
+    digits_as_ssn_zeros_lost,
+    find_embedded,
+    is_phone_international_digits,
+)
 from registry.evaluation.prepare import PreparedData
 
 MAX_EXAMPLES = 3
@@ -38,11 +59,19 @@ _NAME_HINTS = {
     "us_ssn": {"ssn", "social", "socialsecurity"},
     "uk_nino": {"nino", "nin", "nationalinsurance"},
     "es_dni": {"dni", "nie", "nif"},
+    "fr_nir": {"nir", "insee", "securitesociale", "secu"},
+    "in_aadhaar": {"aadhaar", "aadhar", "uidai"},
     "payment_card": {"card", "cc", "pan", "creditcard", "cardnumber"},
     "iban": {"iban", "bankaccount"},
     "ip_address": {"ip", "ipv4", "ipv6", "ipaddress"},
     "person_name": {"name", "firstname", "lastname", "surname", "fullname", "forename", "givenname"},
     "street_address": {"address", "street", "addr", "addressline"},
+}
+# Looser readings a column name makes credible; they add to the value detectors of that kind.
+_BY_NAME_TEXT: dict[str, Callable[[str], bool]] = {"phone": is_phone_international_digits}
+_BY_NAME_NUMERIC: dict[str, Callable[[str], bool]] = {
+    "phone": is_phone_international_digits,
+    "us_ssn": digits_as_ssn_zeros_lost,
 }
 _WEAK = {
     "person_name": re.compile(r"[A-Z][a-z'\-]+(?: [A-Z][a-z'\-\.]+){0,3}"),
@@ -88,23 +117,39 @@ def mask(value: str, detector: str | None = None) -> str:
     return "".join("*" if char.isalnum() and i < hidden else char for i, char in enumerate(value))
 
 
+def _first(values: list[str], hits: set[str]) -> list[str]:
+    """The first MAX_EXAMPLES values (in sample order, repeats included) that are hits."""
+    return list(itertools.islice((value for value in values if value in hits), MAX_EXAMPLES))
+
+
+def _either(first: Callable[[str], bool], second: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda value: first(value) or second(value)
+
+
 def _scan(text: pd.Series, numeric: bool, hint: str | None, sample: int, seed: int) -> dict:
     if len(text) > sample:
         text = text.iloc[np.sort(np.random.default_rng(seed).choice(len(text), size=sample, replace=False))]
     values = text.tolist()
+    counts = Counter(values)  # each distinct value is checked once
     detectors = dict(NUMERIC_DETECTORS if numeric else DETECTORS)
+    by_name = (_BY_NAME_NUMERIC if numeric else _BY_NAME_TEXT).get(hint or "")
+    if by_name is not None:
+        detectors[hint] = _either(detectors[hint], by_name)
     if hint in _WEAK and not numeric:
         detectors[hint] = _WEAK[hint].fullmatch
-    shares, examples = {}, {}
+    shares, examples, matched = {}, {}, set()
     for kind, detect in detectors.items():
-        hits = [value for value in values if detect(value)]
-        shares[kind] = len(hits) / len(values) if values else 0.0
-        examples[kind] = [mask(value, kind) for value in hits[:MAX_EXAMPLES]]
+        hits = {value for value in counts if detect(value)}
+        shares[kind] = sum(counts[value] for value in hits) / len(values) if values else 0.0
+        examples[kind] = [mask(value, kind) for value in _first(values, hits)]
+        if kind not in _WEAK:
+            matched |= hits
     best = max(shares, key=lambda kind: shares[kind]) if shares else None
     embedded: dict[str, dict] = {}
     if not numeric:
+        found = {value: find_embedded(value) for value in counts}
         for value in values:
-            for kind, hits in find_embedded(value).items():
+            for kind, hits in found[value].items():
                 entry = embedded.setdefault(kind, {"values": 0, "examples": []})
                 entry["values"] += 1
                 if len(entry["examples"]) < MAX_EXAMPLES:
@@ -113,22 +158,28 @@ def _scan(text: pd.Series, numeric: bool, hint: str | None, sample: int, seed: i
             entry["share"] = entry.pop("values") / len(values)
     return {
         "sampled": len(values),
-        "distinct_share": len(set(values)) / len(values) if values else 0.0,
+        "distinct_share": len(counts) / len(values) if values else 0.0,
         "shares": shares,
+        "any_share": sum(counts[value] for value in matched) / len(values) if values else 0.0,
         "best": best,
         "examples": examples,
         "embedded": embedded,
     }
 
 
-def _flag(scan: dict, hint: str | None, config: EvaluationConfig) -> str | None:
+def _flag(scan: dict, hint: str | None, numeric: bool, config: EvaluationConfig) -> str | None:
     shares = scan["shares"]
     if hint in _WEAK:
         weak_share = shares.get(hint, 0.0)
         if weak_share >= config.pii_share_threshold and scan["distinct_share"] >= 0.5:
             return hint
-    best = scan["best"]
-    if best is not None and best not in _WEAK and shares[best] >= config.pii_share_threshold:
+    strong = {kind: share for kind, share in shares.items() if kind not in _WEAK}
+    best = max(strong, key=lambda kind: strong[kind]) if strong else None
+    if best is not None and strong[best] >= config.pii_share_threshold:
+        return best
+    # Text mixing identifier kinds (e-mails and phones in one "contact" column); integers are left out:
+    # the digits-only detectors take disjoint lengths, so a wide-ranging measurement would add them up.
+    if best is not None and not numeric and strong[best] > 0 and scan["any_share"] >= config.pii_share_threshold:
         return best
     hinted = shares.get(hint, 0.0) if hint not in _WEAK else 0.0
     if hint is not None and hinted >= config.pii_name_hint_share_threshold:
@@ -157,13 +208,15 @@ def evaluate_pii(data: PreparedData, config: EvaluationConfig) -> KindResult:
                 continue
             seed = config.seed + 2 * position + offset
             scan = _scan(converted[0], converted[1], hint, config.pii_sample_rows, seed)
-            detector = detector or _flag(scan, hint, config)
+            detector = detector or _flag(scan, hint, converted[1], config)
             best = scan["best"]
             report["tables"][label] = {
                 "sampled": scan["sampled"],
                 "detector": best,
                 "match_share": scan["shares"].get(best, 0.0) if best else 0.0,
                 "hint_match_share": scan["shares"].get(hint) if hint else None,
+                "detector_shares": {kind: share for kind, share in scan["shares"].items() if share > 0},
+                "any_match_share": scan["any_share"],
                 "examples": scan["examples"].get(best, []) if best else [],
                 "embedded": scan["embedded"],
             }
