@@ -7,6 +7,8 @@ Sampling: in sdmetrics 0.32 the unified report does not pass its ``num_rows_subs
 per-table Column Pair Trends property, which therefore always samples contingency pairs above 50,000
 rows (unseeded, NumPy's global RNG). Here the setting is passed on (``quality_subsample``; None = every
 row, the default) and the global RNG is seeded around the call, so the score is exact and reproducible.
+
+``quality.detection``: sdmetrics' LogisticDetection, computed natively (see ``detection.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 from sdmetrics.reports import QualityReport
 
 from registry.evaluation.config import EvaluationConfig, KindResult
+from registry.evaluation.detection import detection_result
 from registry.evaluation.prepare import PreparedData, subset
 from registry.evaluation.sdmetrics_support import TABLE, records, report_metadata, seeded_numpy
 
@@ -80,4 +83,11 @@ def evaluate_quality(data: PreparedData, config: EvaluationConfig) -> KindResult
         "pairs_meeting_threshold": sum(1 for pair in pairs if pair.get("meets_threshold") is True),
         "excluded_id_columns": [name for name, sdtype in data.sdtypes.items() if sdtype == "id"],
     }
-    return KindResult(metrics=metrics, results=results)
+    outcome = KindResult(metrics=metrics, results=results)
+    detection = detection_result(data.real, data.synthetic, data.sdtypes, config.seed)
+    results["detection"] = detection
+    if detection["insufficient"]:
+        outcome.mark_insufficient(detection["reason"], "quality.detection")
+    else:
+        metrics["quality.detection"] = detection["score"]  # None when it cannot run (reason in results)
+    return outcome
