@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 KINDS = ("quality", "diagnostic", "privacy", "pii", "fairness", "utility")
+# How CAP bins a datetime column with missing values (EvaluationConfig.cap_missing_datetimes).
+CAP_MISSING_DATETIMES = ("sdmetrics", "category")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class EvaluationConfig:
     real_association_threshold: float = 0.3
     new_row_tolerance: float = 0.01
     cap_num_discrete_bins: int = 10
+    # How CAP bins a datetime column with missing values: "sdmetrics" (0.32: NaT becomes the int64 minimum
+    # before binning, which stretches the bins) or "category" (missing is a category of its own, as for
+    # every other column type).
+    cap_missing_datetimes: str = "sdmetrics"
+    # Minimum evidence: below these sizes the row-level privacy metrics are insufficient (None, with why).
+    privacy_min_rows: int = 30
+    privacy_min_holdout_rows: int = 30
+    # Percentile-bootstrap resamples behind the 95% intervals of the privacy evidence.
+    privacy_bootstrap_resamples: int = 200
     pii_sample_rows: int = 1000
     pii_share_threshold: float = 0.5
     pii_name_hint_share_threshold: float = 0.1
@@ -42,6 +53,10 @@ class EvaluationConfig:
     fairness_under_representation_ratio: float = 0.8
     fairness_distortion_margin: float = 0.1
     fairness_numeric_bins: int = 5
+    # Fairness flags need significance: the level of the Holm-corrected tests, and the bootstrap resamples
+    # behind the distortion test (its smallest p-value is 1 / (resamples + 1)).
+    fairness_alpha: float = 0.05
+    fairness_bootstrap_resamples: int = 200
     utility_test_fraction: float = 0.3
     # None = train on every row; a number caps both training sets (seeded sample) for very large tables.
     utility_max_train_rows: int | None = None

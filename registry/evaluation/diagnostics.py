@@ -1,4 +1,12 @@
-"""Diagnostic kind: sdmetrics' DiagnosticReport (Data Validity, Data Structure) on the non-id columns."""
+"""Diagnostic kind: sdmetrics' DiagnosticReport (Data Validity, Data Structure) on the non-id columns, and
+type conformance: the reference's types are the truth.
+
+Type conformance of a column = 1 - max(0, share of the synthetic table's present values that cannot be read
+as the reference's type - the same share in the reference). ``diagnostic.type_conformance`` is the lowest
+over the columns: a synthetic ``Age`` written as "37 yrs" (or a price as "1,574") scores 0 and is named,
+where sdmetrics' scores would only see the values that happened to parse. ``diagnostic.overall`` stays
+sdmetrics' score.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,28 @@ from registry.evaluation.prepare import PreparedData, subset
 from registry.evaluation.sdmetrics_support import TABLE, records, report_metadata, seeded_numpy
 
 _VALIDITY_COLUMNS = {"Column": "column", "Metric": "metric", "Score": "score", "Error": "error"}
+
+
+def type_conformance(data: PreparedData) -> list[dict]:
+    """Per evaluated column: how much more of the synthetic table than of the reference fails to parse."""
+    rows = []
+    for name, sdtype in data.evaluated.items():
+        share = {}
+        for label in ("reference", "synthetic"):
+            present = data.present.get(label, {}).get(name, 0)
+            bad = data.unparseable.get(label, {}).get(name, 0)
+            share[label] = bad / present if present else 0.0
+        rows.append(
+            {
+                "column": name,
+                "sdtype": sdtype,
+                "synthetic_unparseable": data.unparseable.get("synthetic", {}).get(name, 0),
+                "synthetic_unparseable_share": share["synthetic"],
+                "reference_unparseable_share": share["reference"],
+                "score": 1.0 - max(0.0, share["synthetic"] - share["reference"]),
+            }
+        )
+    return rows
 
 
 def evaluate_diagnostic(data: PreparedData, config: EvaluationConfig) -> KindResult:
@@ -31,14 +61,18 @@ def evaluate_diagnostic(data: PreparedData, config: EvaluationConfig) -> KindRes
         for row in report.get_properties().itertuples()
         if row.Property in ("Data Validity", "Data Structure")
     }
+    conformance = type_conformance(data)
     metrics = {
         "diagnostic.overall": report.get_score(),
         "diagnostic.data_validity": properties.get("Data Validity"),
         "diagnostic.data_structure": properties.get("Data Structure"),
+        "diagnostic.type_conformance": min((row["score"] for row in conformance), default=1.0),
     }
     results = {
         "overall": metrics["diagnostic.overall"],
         "properties": properties,
         "data_validity": records(report.get_details("Data Validity", TABLE), _VALIDITY_COLUMNS),
+        "type_conformance": conformance,
+        "columns_not_of_the_reference_type": [row["column"] for row in conformance if row["score"] < 1.0],
     }
     return KindResult(metrics=metrics, results=results)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from registry.evaluation.config import KINDS, EvaluationConfig
+from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
+from registry.evaluation.identifiers import key_columns
 from registry.evaluation.sdtypes import infer_sdtype
 
 SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
@@ -19,13 +20,22 @@ DISCRETE_SDTYPES = ("categorical", "boolean", "ordinal")
 
 @dataclass
 class PreparedData:
-    """Validated, normalised tables (columns in schema order) plus the sdtype of every column."""
+    """Validated, normalised tables (columns in schema order) plus the sdtype of every column.
+
+    ``keys``: columns found to be row keys by their content (now sdtype ``id``), with why. ``unparseable``:
+    per table, per column, how many present values could not be read as the column's type (they became
+    missing), and ``present`` how many values each had before parsing: the reference's types are the
+    truth, and a synthetic column written another way is reported, never silently re-typed.
+    """
 
     real: pd.DataFrame
     synthetic: pd.DataFrame
     holdout: pd.DataFrame | None
     sdtypes: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+    unparseable: dict[str, dict[str, int]] = field(default_factory=dict)
+    present: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def evaluated(self) -> dict[str, str]:
@@ -44,6 +54,8 @@ def _check_config(config: EvaluationConfig) -> None:
     sample = config.dcr_synthetic_sample
     if sample is not None and (not isinstance(sample, int) or sample < 1):
         raise EvaluationInputError("dcr_synthetic_sample", "must be a positive integer or null")
+    if config.cap_missing_datetimes not in CAP_MISSING_DATETIMES:
+        raise EvaluationInputError("cap_missing_datetimes", f"expected one of {_names(CAP_MISSING_DATETIMES)}")
     if not 0 < config.utility_test_fraction < 1:
         raise EvaluationInputError("utility_test_fraction", "must be between 0 and 1")
 
@@ -66,14 +78,34 @@ def _check_schema(columns: Sequence[Mapping[str, str]]) -> dict[str, str | None]
 
 
 def _infer_missing_sdtypes(sdtypes: dict[str, str | None], real: pd.DataFrame, notes: list[str]) -> dict[str, str]:
-    """Fill in the sdtypes the schema left out, judged on the real data, and say so in the notes."""
-    complete: dict[str, str] = {}
-    for name, sdtype in sdtypes.items():
-        if sdtype is None:
-            sdtype = infer_sdtype(real[name])
-            notes.append(f"{name!r}: no sdtype given, inferred {sdtype} from the reference")
-        complete[name] = sdtype
+    """Fill in the sdtypes the schema left out from the real data (the reference's types are the truth)."""
+    complete = {name: sdtype or infer_sdtype(real[name]) for name, sdtype in sdtypes.items()}
+    inferred = [f"{name} ({complete[name]})" for name, sdtype in sdtypes.items() if sdtype is None]
+    if inferred:
+        notes.append(f"sdtypes inferred from the reference table: {', '.join(inferred)}")
     return complete
+
+
+def _detect_keys(
+    tables: Mapping[str, pd.DataFrame], sdtypes: dict[str, str], config: EvaluationConfig, notes: list[str]
+) -> dict[str, str]:
+    """Make key-like columns identifiers (excluded from every comparison of rows) and say why."""
+    keys = key_columns(tables, sdtypes)
+    configured = {
+        "sensitive_attributes": config.sensitive_attributes,
+        "quasi_identifiers": config.quasi_identifiers,
+        "disclosure_sensitive": config.disclosure_sensitive,
+        "target_column": () if config.target_column is None else (config.target_column,),
+    }
+    for field_name, names in configured.items():
+        clash = [name for name in names if name in keys]
+        if clash:
+            reasons = "; ".join(f"{name}: {keys[name]}" for name in clash)
+            raise EvaluationInputError(field_name, f"key column(s) identify rows and cannot be used: {reasons}")
+    for name, reason in keys.items():
+        sdtypes[name] = "id"
+        notes.append(f"{name!r} is a key ({reason}): left out of every comparison of rows and of quality")
+    return keys
 
 
 def _check_table(frame: pd.DataFrame, field_name: str, expected: list[str]) -> None:
@@ -215,24 +247,41 @@ def prepare_inputs(
     notes: list[str] = []
     sdtypes = _infer_missing_sdtypes(given, real, notes)
     _check_config_columns(config, sdtypes)
+    keys = _detect_keys(tables, sdtypes, config, notes)
+    for name, sdtype in sdtypes.items():
+        # Inferred identifiers are keys found by content too: the card names them with the others.
+        if sdtype == "id" and given[name] is None and name not in keys:
+            keys[name] = "a different value in every row of the reference table (inferred an identifier)"
+    keys = {name: keys[name] for name in sdtypes if name in keys}
 
     prepared: dict[str, pd.DataFrame] = {}
+    unparseable: dict[str, dict[str, int]] = {}
+    present: dict[str, dict[str, int]] = {}
     for label, frame in tables.items():
         missing = _missing_counts(frame, expected)
         _check_not_all_missing(missing, len(frame), label)
+        present[label] = {name: len(frame) - count for name, count in missing.items()}
         prepared[label], changed = _normalise(frame, sdtypes)
+        unparseable[label] = {}
         for name, count in _missing_counts(prepared[label], changed).items():
             if count > missing[name]:
+                unparseable[label][name] = count - missing[name]
+                share = unparseable[label][name] / present[label][name]
                 notes.append(
-                    f"{label}: {count - missing[name]} value(s) of {name!r} could not be parsed as {sdtypes[name]}"
+                    f"{label}: {unparseable[label][name]} value(s) of {name!r} ({share:.1%}) could not be read as "
+                    f"{sdtypes[name]}, the reference's type"
                 )
             missing[name] = count
-        # Parsing can empty a column (e.g. a "datetime" column of free text): that is an input error too.
-        _check_not_all_missing(missing, len(frame), label)
+        if label == "reference":
+            # The reference defines the types: if its own values do not parse, the declared type is wrong.
+            _check_not_all_missing(missing, len(frame), label)
     return PreparedData(
         real=prepared["reference"],
         synthetic=prepared["synthetic"],
         holdout=prepared.get("holdout"),
         sdtypes=sdtypes,
         notes=notes,
+        keys=keys,
+        unparseable=unparseable,
+        present=present,
     )

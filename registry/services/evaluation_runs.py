@@ -66,12 +66,15 @@ def _synthetic_table(evaluation: Evaluation) -> pd.DataFrame:
     return _read(path, "version")
 
 
-def _engine_inputs(evaluation: Evaluation) -> tuple[list[dict[str, str]], EvaluationConfig]:
+def _engine_inputs(evaluation: Evaluation) -> tuple[list[dict[str, str | None]], EvaluationConfig]:
+    """The columns and config the engine takes. The reference's types are the truth: a column's sdtype is
+    the requester's override or, without one, what the engine infers from the reference, never what the
+    synthetic file's own schema says (a synthetic "37 yrs" must not turn Age into a category)."""
     from ..evaluation.engine import EvaluationConfig  # the data stack: kept off django.setup()
 
     config = dict(evaluation.config)
     overrides = config.pop("sdtypes", {}) or {}
-    columns = [{**c, "sdtype": overrides.get(c["name"], c.get("sdtype"))} for c in evaluation.version.schema]
+    columns = [{"name": c["name"], "sdtype": overrides.get(c["name"])} for c in evaluation.version.schema]
     return columns, EvaluationConfig(**config)
 
 

@@ -96,16 +96,16 @@ def test_a_column_in_both_disclosure_lists_is_refused():
     assert error.field == "disclosure_sensitive" and "c" in error.reason
 
 
-def test_unparseable_values_are_noted_and_a_column_that_parses_to_nothing_is_refused():
+def test_unparseable_values_are_noted_and_a_reference_that_parses_to_nothing_is_refused():
     real = pd.DataFrame({"when": ["2020-01-01", "2020-02-01", "later", None], "x": [1.0, 2.0, 3.0, 4.0]})
     columns = [{"name": "when", "sdtype": "datetime"}, {"name": "x", "sdtype": "numerical"}]
     config = EvaluationConfig(kinds=("quality",))
     result = run_evaluation(real, real, columns=columns, config=config)
     assert result.parameters["normalisation_notes"] == [
-        "reference: 1 value(s) of 'when' could not be parsed as datetime",
-        "synthetic: 1 value(s) of 'when' could not be parsed as datetime",
+        "reference: 1 value(s) of 'when' (33.3%) could not be read as datetime, the reference's type",
+        "synthetic: 1 value(s) of 'when' (33.3%) could not be read as datetime, the reference's type",
     ]
-    synthetic = real.assign(when=["soon", "never", None, "later"])
+    nonsense = real.assign(when=["soon", "never", None, "later"])
     with pytest.raises(EvaluationInputError) as caught:
-        run_evaluation(real, synthetic, columns=columns, config=config)
-    assert caught.value.field == "synthetic" and "when" in caught.value.reason
+        run_evaluation(nonsense, real, columns=columns, config=config)
+    assert caught.value.field == "reference" and "when" in caught.value.reason
