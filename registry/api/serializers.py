@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from core.api.fields import StrictFieldsMixin
 
-from ..evaluation.config import KINDS
+from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS
 from ..evaluation.sdtypes import SDTYPES
 from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from ..models.catalog import dataset_name_validator
@@ -262,6 +262,7 @@ class EvaluationRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     disclosure_sensitive = serializers.ListField(child=serializers.CharField(), required=False, max_length=20)
     target_column = serializers.CharField(required=False)
     dcr_synthetic_sample = serializers.IntegerField(required=False, min_value=100)
+    cap_missing_datetimes = serializers.ChoiceField(choices=CAP_MISSING_DATETIMES, required=False)
     sdtypes = serializers.DictField(child=serializers.ChoiceField(choices=SDTYPES), required=False)
     reference = serializers.FileField(required=False)
     holdout = serializers.FileField(required=False)
@@ -285,6 +286,7 @@ class EvaluationRequestSerializer(StrictFieldsMixin, serializers.Serializer):
         "disclosure_sensitive",
         "target_column",
         "dcr_synthetic_sample",
+        "cap_missing_datetimes",
         "sdtypes",
     )
 

@@ -287,6 +287,7 @@ EVALUATION_CONFIG_FIELDS = (
     "disclosure_sensitive",
     "target_column",
     "dcr_synthetic_sample",
+    "cap_missing_datetimes",
     "sdtypes",
 )
 

@@ -25,7 +25,7 @@ from registry.evaluation.prepare import DISCRETE_SDTYPES, PreparedData
 _MAX_NATIVE_CATEGORIES = 255  # HistGradientBoosting's limit for native categorical features
 
 
-def _features(frames: list[pd.DataFrame], sdtypes: dict[str, str]) -> tuple[list[np.ndarray], list[bool]]:
+def feature_matrices(frames: list[pd.DataFrame], sdtypes: dict[str, str]) -> tuple[list[np.ndarray], list[bool]]:
     """Numeric feature matrices for several frames with shared category codes (NaN stays missing)."""
     columns: list[list[np.ndarray]] = [[] for _ in frames]
     categorical: list[bool] = []
@@ -106,7 +106,7 @@ def evaluate_utility(data: PreparedData, config: EvaluationConfig) -> KindResult
     frames = [frame[frame[target].notna()] for frame in frames]
     if any(len(frame) == 0 for frame in frames):
         return KindResult.skipped(f"no row with a value of {target!r} in one of the train/test sets")
-    matrices, categorical = _features(frames, features)
+    matrices, categorical = feature_matrices(frames, features)
     task = "classification" if sdtype in DISCRETE_SDTYPES else "regression"
     if task == "classification":
         labels = [frame[target].astype(str).to_numpy() for frame in frames]

@@ -15,7 +15,7 @@ from core.models import JobState
 from core.permissions import require_capability
 from core.roles import Capability
 
-from ..evaluation.config import KINDS
+from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS
 from ..evaluation.sdtypes import SDTYPES
 from ..hooks import evidence_changed
 from ..models import DatasetVersion, Evaluation, EvaluationOrigin
@@ -67,6 +67,10 @@ def validate_evaluation_config(version: DatasetVersion, raw: dict[str, Any]) -> 
     config["target_column"] = target
     if raw.get("dcr_synthetic_sample") is not None:
         config["dcr_synthetic_sample"] = int(raw["dcr_synthetic_sample"])
+    if raw.get("cap_missing_datetimes") is not None:
+        if raw["cap_missing_datetimes"] not in CAP_MISSING_DATETIMES:
+            raise InvalidInput(f"expected one of {', '.join(CAP_MISSING_DATETIMES)}", field="cap_missing_datetimes")
+        config["cap_missing_datetimes"] = raw["cap_missing_datetimes"]
     sdtypes = dict(raw.get("sdtypes") or {})
     for column, sdtype in sdtypes.items():
         if column not in names:

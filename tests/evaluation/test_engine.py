@@ -15,9 +15,11 @@ ALL_KEYS = {
     "quality.overall",
     "quality.column_shapes",
     "quality.column_pair_trends",
+    "quality.detection",
     "diagnostic.overall",
     "diagnostic.data_validity",
     "diagnostic.data_structure",
+    "diagnostic.type_conformance",
     "privacy.exact_copies",
     "privacy.exact_copy_rate",
     "privacy.new_row_synthesis",
@@ -25,6 +27,22 @@ ALL_KEYS = {
     "privacy.dcr_median",
     "privacy.dcr_overfitting_protection",
     "privacy.disclosure_protection",
+    "privacy.near_copy_rate",
+    "privacy.near_copy_excess",
+    "privacy.singling_out",
+    "privacy.singling_out_quasi_identifiers",
+    "privacy.qi_unique_share",
+    "privacy.qi_k_lt5_share",
+    "privacy.dcr_share",
+    "privacy.nndr_p10",
+    "privacy.nndr_p10_holdout",
+    "privacy.nndr_p10_ratio",
+    "privacy.membership_auc",
+    "privacy.membership_tpr_at_fpr_1pct",
+    "privacy.membership_tpr_at_fpr_0_1pct",
+    "privacy.membership_max_group_auc",
+    "privacy.inference_advantage",
+    "privacy.inference_max_group_advantage",
     "pii.columns",
     "pii.replayed_values",
     "pii.free_text_columns",
@@ -112,10 +130,16 @@ def test_kinds_not_requested_or_not_configured_have_no_keys(tables, adult_schema
     privacy = result.results["privacy"]
     assert privacy["dcr"]["overfitting"] == {"skipped": "no holdout table was given"}
     assert "skipped" in privacy["disclosure_protection"]
+    assert privacy["holdout_evidence"] == {
+        "skipped": "no holdout table was given: linkability, membership and inference need one"
+    }
+    assert privacy["singling_out"]["quasi_identifiers"] == {"skipped": "needs quasi_identifiers in the config"}
     assert set(result.metrics) == {
         "privacy.exact_copies",
         "privacy.exact_copy_rate",
         "privacy.new_row_synthesis",
+        "privacy.near_copy_rate",
+        "privacy.singling_out",
         "privacy.dcr_baseline_protection",
         "privacy.dcr_median",
     }
@@ -185,7 +209,6 @@ def test_columns_without_an_sdtype_get_it_inferred_from_the_reference_and_given_
         {"name": "grade", "sdtype": "categorical"},
     ]
     assert result.parameters["normalisation_notes"] == [
-        "'x': no sdtype given, inferred numerical from the reference",
-        "'when': no sdtype given, inferred datetime from the reference",
+        "sdtypes inferred from the reference table: x (numerical), when (datetime)"
     ]
     assert result.metrics["quality.overall"] == 1.0

@@ -11,9 +11,9 @@ from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtecti
 from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
 from sdmetrics.single_table.privacy.disclosure_protection import DisclosureProtection
 
+from registry.evaluation.engine import EvaluationConfig, run_evaluation
 from registry.evaluation.privacy.copies import exact_copies, new_row_synthesis
 from registry.evaluation.privacy.dcr_scores import (
-    baseline_score,
     overfitting_protection,
     random_baseline_table,
 )
@@ -98,23 +98,24 @@ def test_dcr_with_loose_bound_high_cardinality_and_missing(metadata_for):
     assert np.abs(ours - reference).max() <= TOLERANCE
 
 
-def test_dcr_baseline_protection_equals_sdmetrics_with_the_same_random_table(
-    adult_small, adult_sdtypes, metadata_for, monkeypatch
+def test_dcr_baseline_protection_is_reproduced_by_sdmetrics_alone(
+    adult_small, adult_sdtypes, adult_schema, metadata_for
 ):
     real, synthetic = adult_small
-    random_table = random_baseline_table(real, len(synthetic), seed=0)
-    monkeypatch.setattr(
-        DCRBaselineProtection,
-        "_generate_random_data",
-        classmethod(lambda cls, data, num_samples=None: random_table),
-    )
-    reference = DCRBaselineProtection.compute_breakdown(real, synthetic, metadata_for(adult_sdtypes), None)
-    synthetic_median = float(np.median(distance_to_closest_record(synthetic, real, adult_sdtypes)))
-    random_median = float(np.median(distance_to_closest_record(random_table, real, adult_sdtypes)))
+    ours = run_evaluation(real, synthetic, columns=adult_schema, config=EvaluationConfig(kinds=("privacy",), seed=11))
+    # What the card tells a user to run: sdmetrics' own seed hook and NumPy's global generator.
+    DCRBaselineProtection._seed = 11
+    np.random.seed(11)
+    try:
+        reference = DCRBaselineProtection.compute_breakdown(real, synthetic, metadata_for(adult_sdtypes), None)
+    finally:
+        DCRBaselineProtection._seed = None
     medians = reference["median_DCR_to_real_data"]
-    assert abs(synthetic_median - medians["synthetic_data"]) <= TOLERANCE
-    assert abs(random_median - medians["random_data_baseline"]) <= TOLERANCE
-    assert abs(baseline_score(synthetic_median, random_median) - reference["score"]) <= TOLERANCE
+    dcr = ours.results["privacy"]["dcr"]
+    assert abs(ours.metrics["privacy.dcr_median"] - medians["synthetic_data"]) <= TOLERANCE
+    assert abs(dcr["baseline"]["random_median"] - medians["random_data_baseline"]) <= TOLERANCE
+    assert abs(ours.metrics["privacy.dcr_baseline_protection"] - reference["score"]) <= TOLERANCE
+    assert "DCRBaselineProtection._seed = 11 and np.random.seed(11)" in dcr["baseline"]["random_table"]
 
 
 def test_random_baseline_table_follows_the_real_columns(tricky):
@@ -175,3 +176,31 @@ def test_disclosure_protection_with_missing_values_equals_sdmetrics(tricky):
     )
     for key in ("score", "cap_protection", "baseline_protection"):
         assert abs(ours[key] - reference[key]) <= TOLERANCE
+
+
+def test_cap_missing_datetimes_follows_sdmetrics_by_default_and_can_keep_them_a_category():
+    generator = np.random.default_rng(5)
+    rows = 300
+    when = pd.Series(pd.to_datetime("2021-01-01") + pd.to_timedelta(generator.integers(0, 365, rows), unit="D"))
+    when[generator.random(rows) < 0.2] = pd.NaT
+    real = pd.DataFrame({"when": when, "tier": generator.choice(np.array(["a", "b", "c"], dtype=object), rows)})
+    real.loc[real["when"].isna(), "tier"] = "a"  # the missing dates say something about the tier
+    synthetic = real.sample(250, random_state=6).reset_index(drop=True)
+    columns = [{"name": "when", "sdtype": "datetime"}, {"name": "tier", "sdtype": "categorical"}]
+
+    def cap(option):
+        config = EvaluationConfig(
+            kinds=("privacy",),
+            quasi_identifiers=("when",),
+            disclosure_sensitive=("tier",),
+            cap_missing_datetimes=option,
+        )
+        result = run_evaluation(real, synthetic, columns=columns, config=config)
+        assert result.results["privacy"]["disclosure_protection"]["missing_datetimes"] == option
+        return result.metrics["privacy.disclosure_protection"]
+
+    reference = DisclosureProtection.compute(real, synthetic, ["when"], ["tier"], continuous_column_names=["when"])
+    assert abs(cap("sdmetrics") - reference) <= TOLERANCE
+    # sdmetrics bins the int64 minimum that NaT becomes with the dates, stretching the bins over 290 years:
+    # every date lands in one bin. As a category of its own, missing stays apart and the dates are binned.
+    assert abs(cap("category") - reference) > 0.05

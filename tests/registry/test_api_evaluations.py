@@ -24,6 +24,7 @@ EXPECTED_METRICS = {
     "quality.overall",
     "quality.column_shapes",
     "quality.column_pair_trends",
+    "quality.detection",
     "diagnostic.overall",
     "diagnostic.data_validity",
     "diagnostic.data_structure",
@@ -32,6 +33,9 @@ EXPECTED_METRICS = {
     "privacy.new_row_synthesis",
     "privacy.dcr_median",
     "privacy.dcr_baseline_protection",
+    "privacy.near_copy_rate",
+    "privacy.singling_out",
+    "diagnostic.type_conformance",
     "pii.columns",
     "pii.replayed_values",
     "pii.free_text_columns",
@@ -90,7 +94,25 @@ def test_verified_evaluation_runs_and_moves_the_version_to_pending_review(
 
     result = pipeline.client.get(f"/api/v1/evaluations/{body['id']}/").json()
     assert (result["state"], result["progress"], result["step"], result["error"]) == ("succeeded", 100, "done", None)
-    assert set(result["metrics"]) == EXPECTED_METRICS | {"privacy.dcr_overfitting_protection"}
+    holdout_metrics = {
+        "privacy.dcr_overfitting_protection",
+        "privacy.near_copy_excess",
+        "privacy.dcr_share",
+        "privacy.nndr_p10",
+        "privacy.nndr_p10_holdout",
+        "privacy.nndr_p10_ratio",
+        "privacy.membership_auc",
+        "privacy.membership_tpr_at_fpr_1pct",
+        "privacy.membership_tpr_at_fpr_0_1pct",
+        "privacy.membership_max_group_auc",
+    }
+    assert set(result["metrics"]) == EXPECTED_METRICS | holdout_metrics
+    # 200 holdout rows resolve a 1% false-positive rate, not a 0.1% one.
+    assert result["metrics"]["privacy.membership_tpr_at_fpr_0_1pct"] is None
+    assert result["results"]["insufficient"] == {
+        "privacy.membership_tpr_at_fpr_0_1pct": "needs at least 1000 holdout records to resolve a 0.1% "
+        "false-positive rate; got 200"
+    }
     assert result["metrics"]["privacy.exact_copies"] == 30
     assert result["metrics"]["privacy.exact_copy_rate"] == 30 / 300
     assert result["config"]["seed"] == 3
@@ -99,7 +121,16 @@ def test_verified_evaluation_runs_and_moves_the_version_to_pending_review(
     assert result["reference_fingerprint"] == hashlib.sha256(tables["reference"]).hexdigest()
     assert result["holdout_fingerprint"] == hashlib.sha256(tables["holdout"]).hexdigest()
     assert (result["reference_rows"], result["holdout_rows"]) == (400, 200)
-    assert set(result["results"]) == {"quality", "diagnostic", "privacy", "pii", "fairness", "provenance", "summaries"}
+    assert set(result["results"]) == {
+        "quality",
+        "diagnostic",
+        "privacy",
+        "pii",
+        "fairness",
+        "provenance",
+        "summaries",
+        "insufficient",
+    }
     # The source declares no fingerprint, so whether the reference is the source cannot be told.
     assert result["results"]["provenance"] == {
         "reference_fingerprint": hashlib.sha256(tables["reference"]).hexdigest(),
@@ -179,6 +210,10 @@ def test_nan_in_reported_results_sent_as_multipart_is_a_400(pipeline, version):
         ({"kinds": '["vibes"]'}, {"kinds": {"0": ['"vibes" is not a valid choice.']}}),
         ({"sdtypes": '{"age": "money"}'}, {"sdtypes": {"age": ['"money" is not a valid choice.']}}),
         ({"metrics": '{"a": 1}'}, {"metrics": ["Only for reported evaluations."]}),
+        (
+            {"cap_missing_datetimes": "ignore"},
+            {"cap_missing_datetimes": ['"ignore" is not a valid choice.']},
+        ),
     ],
 )
 def test_bad_configuration_is_a_400_and_nothing_is_queued(pipeline, version, tables, settings, fields, expected):

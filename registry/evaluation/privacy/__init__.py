@@ -1,8 +1,19 @@
-"""Privacy kind: exact copies, NewRowSynthesis, DCR scores and disclosure protection (CAP).
+"""Privacy kind: the questions a data protection officer must answer (Art. 29 WP Opinion 05/2014: singling
+out, linkability, inference; NIST AI 600-1 MS-2.10-001: membership inference).
 
-Every number follows sdmetrics 0.32's definition (see the submodules); only the algorithms differ.
-Real (reference) rows are never subsampled; ``dcr_synthetic_sample`` may subsample synthetic rows for
-the DCR scores, which then carry bootstrap intervals.
+sdmetrics 0.32's metrics, by its definitions (only the algorithms differ): exact copies, NewRowSynthesis,
+DCRBaselineProtection, DCROverfittingProtection and DisclosureProtection (CAP). Beyond sdmetrics, each with
+its published source in its module and a 95% interval: near copies (``copies``), singling out
+(``singling_out``), DCR share and NNDR (``proximity``), a membership inference attack (``membership``) and
+attribute inference advantage (``inference``), per group of each sensitive attribute where it applies.
+
+Minimum evidence: row-level metrics need ``privacy_min_rows`` rows in the synthetic and the reference table,
+the holdout-based ones ``privacy_min_holdout_rows`` holdout rows; below that they are insufficient (None,
+with the reason), never a number that passes a rule by accident of a tiny sample.
+
+Real (reference) rows are never subsampled for the sdmetrics metrics; ``dcr_synthetic_sample`` may
+subsample synthetic rows for the DCR scores, which then carry bootstrap intervals. The holdout-based
+evidence compares the holdout with a seeded sample of the training table of the same size.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ import pandas as pd
 
 from registry.evaluation.config import EvaluationConfig, KindResult
 from registry.evaluation.prepare import PreparedData
-from registry.evaluation.privacy.copies import column_codes, exact_copies, new_row_synthesis
+from registry.evaluation.privacy.copies import column_codes, exact_copies, near_copies, new_row_synthesis
 from registry.evaluation.privacy.dcr_scores import (
     baseline_score,
     bootstrap_intervals,
@@ -21,7 +32,12 @@ from registry.evaluation.privacy.dcr_scores import (
     random_baseline_table,
 )
 from registry.evaluation.privacy.disclosure import disclosure_protection
-from registry.evaluation.privacy.distance import DCR_SDTYPES, distance_to_closest_record
+from registry.evaluation.privacy.distance import DCR_SDTYPES, column_scales, distance_to_closest_record, nearest_two
+from registry.evaluation.privacy.inference import inference_advantage
+from registry.evaluation.privacy.intervals import clopper_pearson, newcombe_difference
+from registry.evaluation.privacy.membership import membership_attack
+from registry.evaluation.privacy.proximity import dcr_share, nndr
+from registry.evaluation.privacy.singling_out import quasi_identifier_uniqueness, unique_exact_matches
 
 __all__ = ["evaluate_privacy"]
 
@@ -34,7 +50,12 @@ def _synthetic_sample(data: PreparedData, config: EvaluationConfig) -> tuple[pd.
     return data.synthetic.iloc[rows].reset_index(drop=True), True
 
 
-def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict) -> dict:
+def _holdout_usable(data: PreparedData, config: EvaluationConfig) -> bool:
+    return data.holdout is not None and len(data.holdout) >= config.privacy_min_holdout_rows
+
+
+def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: dict) -> dict:
+    """sdmetrics' DCR scores; the distances go into ``shared`` for the holdout evidence."""
     sdtypes = data.evaluated
     columns = [name for name, sdtype in sdtypes.items() if sdtype in DCR_SDTYPES]
     if not columns:
@@ -47,7 +68,13 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict) -> dict:
             "skipped": f"{len(synthetic)} synthetic x {max(references)} reference rows exceed dcr_max_pairs "
             f"({config.dcr_max_pairs}); set dcr_synthetic_sample to score a sample of synthetic rows"
         }
-    dcr_synthetic = distance_to_closest_record(synthetic, data.real, sdtypes)
+    if _holdout_usable(data, config):
+        # The second-nearest training row too (NNDR): the nearest is exactly sdmetrics' DCR.
+        shared["synthetic_nearest"] = nearest_two(synthetic, data.real, sdtypes)
+        dcr_synthetic = shared["synthetic_nearest"][:, 0]
+    else:
+        dcr_synthetic = distance_to_closest_record(synthetic, data.real, sdtypes)
+    shared["synthetic"] = synthetic
     random_table = random_baseline_table(data.real, len(synthetic), config.seed)
     dcr_random = distance_to_closest_record(random_table, data.real, sdtypes)
     synthetic_median = float(np.median(dcr_synthetic))
@@ -66,7 +93,10 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict) -> dict:
             "score": score,
             "random_median": random_median,
             "random_distribution": distribution(dcr_random),
-            "random_table": f"uniform per column over the real ranges and categories, numpy default_rng({config.seed})",
+            "random_table": (
+                f"uniform per column over the real ranges and categories, drawn as sdmetrics draws it with "
+                f"DCRBaselineProtection._seed = {config.seed} and np.random.seed({config.seed})"
+            ),
         },
     }
     if sampled:
@@ -100,35 +130,216 @@ def _disclosure(data: PreparedData, config: EvaluationConfig, metrics: dict) -> 
         return {"skipped": "needs quasi_identifiers and disclosure_sensitive in the config"}
     columns = list(dict.fromkeys(known + sensitive))
     continuous = [name for name in columns if data.sdtypes[name] in ("numerical", "datetime")]
+    # sdmetrics bins pd.to_numeric(datetimes), which turns NaT into the int64 minimum; "category" keeps
+    # missing datetimes a category of their own instead.
+    as_numbers = continuous if config.cap_missing_datetimes == "category" else []
     result = disclosure_protection(
-        _as_numbers(data.real[columns], continuous),
-        _as_numbers(data.synthetic[columns], continuous),
+        _as_numbers(data.real[columns], as_numbers),
+        _as_numbers(data.synthetic[columns], as_numbers),
         known,
         sensitive,
         continuous,
         config.cap_num_discrete_bins,
     )
     metrics["privacy.disclosure_protection"] = result["score"]
+    result["missing_datetimes"] = config.cap_missing_datetimes
     return result
+
+
+def _singling_out(data: PreparedData, config: EvaluationConfig, columns: list[str], metrics: dict) -> dict:
+    result = {"all_columns": unique_exact_matches(data.real, data.synthetic, columns)}
+    metrics["privacy.singling_out"] = result["all_columns"]["share"]
+    known = list(config.quasi_identifiers)
+    if known:
+        result["quasi_identifiers"] = unique_exact_matches(data.real, data.synthetic, known)
+        result["quasi_identifier_uniqueness"] = quasi_identifier_uniqueness(data.real, data.synthetic, known)
+        metrics["privacy.singling_out_quasi_identifiers"] = result["quasi_identifiers"]["share"]
+        metrics["privacy.qi_unique_share"] = result["quasi_identifier_uniqueness"]["k1_share"]
+        metrics["privacy.qi_k_lt5_share"] = result["quasi_identifier_uniqueness"]["k_lt5_share"]
+    else:
+        result["quasi_identifiers"] = {"skipped": "needs quasi_identifiers in the config"}
+    return result
+
+
+def _histogram(synthetic: np.ndarray, holdout: np.ndarray, bins: int = 40) -> dict:
+    """Both distance distributions on shared bins, as shares of each table's rows (for the card's plot)."""
+    top = float(max(np.quantile(synthetic, 0.99), np.quantile(holdout, 0.99), 1e-9))
+    edges = np.linspace(0.0, top, bins + 1)
+    clipped = [np.minimum(values, top) for values in (synthetic, holdout)]
+    counts = [np.histogram(values, edges)[0] / values.size for values in clipped]
+    return {
+        "edges": edges.tolist(),
+        "synthetic_to_training": counts[0].tolist(),
+        "holdout_to_training": counts[1].tolist(),
+    }
+
+
+def _balanced(share: float, training_rows: int, holdout_rows: int) -> float:
+    """A share of "closer to training" corrected for unequal table sizes: the share it would be against a
+    training table as large as the holdout, if each row's nearest record were equally likely to be any."""
+    if share >= 1.0:
+        return 1.0
+    odds = share / (1.0 - share) * holdout_rows / training_rows
+    return odds / (1.0 + odds)
+
+
+def _holdout_evidence(
+    data: PreparedData, config: EvaluationConfig, result: KindResult, near: dict, shared: dict
+) -> dict:
+    """Linkability, membership and inference: each compares the training records with unseen (holdout) ones."""
+    keys = (
+        "privacy.near_copy_excess",
+        "privacy.dcr_share",
+        "privacy.nndr_p10",
+        "privacy.nndr_p10_holdout",
+        "privacy.nndr_p10_ratio",
+        "privacy.membership_auc",
+        "privacy.membership_tpr_at_fpr_1pct",
+        "privacy.membership_tpr_at_fpr_0_1pct",
+        "privacy.membership_max_group_auc",
+        "privacy.inference_advantage",
+        "privacy.inference_max_group_advantage",
+    )
+    if data.holdout is None:
+        return {"skipped": "no holdout table was given: linkability, membership and inference need one"}
+    if not _holdout_usable(data, config):
+        reason = f"needs at least {config.privacy_min_holdout_rows} holdout rows; got {len(data.holdout)}"
+        result.mark_insufficient(reason, *keys)
+        return {"insufficient": reason}
+    metrics, seed, resamples = result.metrics, config.seed, config.privacy_bootstrap_resamples
+    sdtypes = {name: sdtype for name, sdtype in data.evaluated.items() if sdtype in DCR_SDTYPES}
+    if not sdtypes or "synthetic_nearest" not in shared:
+        return {"skipped": "no numerical, datetime, categorical or boolean column to measure distances on"}
+    real, holdout, synthetic = data.real, data.holdout, shared["synthetic"]
+    scales = column_scales(real, sdtypes)  # the training table's ranges: sdmetrics' DCR to it uses the same
+    evidence: dict = {
+        "training_rows": len(real),
+        "holdout_rows": len(holdout),
+        "synthetic_rows": len(synthetic),
+        "distance": "sdmetrics' DCR row distance, every table against the training table's column ranges",
+    }
+
+    if "count" in near:
+        holdout_near = near_copies(real, holdout, near["columns_compared"])
+        holdout_near.pop("near_mask", None)
+        excess = near["rate"] - holdout_near["rate"]
+        evidence["near_copies"] = {
+            "synthetic_rate": near["rate"],
+            "holdout_rate": holdout_near["rate"],
+            "excess": excess,
+            "excess_interval_95": newcombe_difference(
+                near["count"], len(data.synthetic), holdout_near["count"], len(holdout)
+            ),
+            "interval_method": "Newcombe (1998) hybrid score interval of a difference of two shares",
+            "meaning": "near copies of training rows beyond what fresh records of the same population show",
+        }
+        metrics["privacy.near_copy_excess"] = excess
+
+    synthetic_nearest = shared["synthetic_nearest"]
+    holdout_nearest = nearest_two(holdout, real, sdtypes, scales)
+    to_holdout = distance_to_closest_record(synthetic, holdout, sdtypes, scales)
+    share = dcr_share(synthetic_nearest[:, 0], to_holdout, resamples=resamples, seed=seed)
+    share["raw_share"] = share.pop("share")
+    share["expected_raw_share"] = len(real) / (len(real) + len(holdout))
+    share["share"] = _balanced(share["raw_share"], len(real), len(holdout))
+    if share["interval_95"] is not None:
+        share["interval_95"] = [_balanced(bound, len(real), len(holdout)) for bound in share["interval_95"]]
+    share["balancing"] = (
+        "the raw share against the whole training table, corrected for its size: the share against a training "
+        "table as large as the holdout (odds x holdout rows / training rows)"
+    )
+    metrics["privacy.dcr_share"] = share["share"]
+    evidence["dcr_share"] = share
+    ratios = nndr(synthetic_nearest, holdout_nearest, resamples=resamples, seed=seed)
+    metrics["privacy.nndr_p10"] = ratios["synthetic_p10"]
+    metrics["privacy.nndr_p10_holdout"] = ratios["holdout_p10"]
+    metrics["privacy.nndr_p10_ratio"] = ratios["p10_ratio"]
+    evidence["nndr"] = ratios
+    evidence["dcr_histogram"] = _histogram(synthetic_nearest[:, 0], holdout_nearest[:, 0])
+
+    # Members: a sample of the training records as large as the holdout (non-members), seeded.
+    size = min(len(real), len(holdout))
+    generator = np.random.default_rng(seed)
+    members = real.iloc[np.sort(generator.choice(len(real), size, replace=False))].reset_index(drop=True)
+    non_members = holdout.iloc[np.sort(generator.choice(len(holdout), size, replace=False))].reset_index(drop=True)
+    groups = {
+        name: (members[name].astype(str).to_numpy(), non_members[name].astype(str).to_numpy())
+        for name in config.sensitive_attributes
+    }
+    attack = membership_attack(
+        distance_to_closest_record(members, synthetic, sdtypes, scales),
+        distance_to_closest_record(non_members, synthetic, sdtypes, scales),
+        groups=groups,
+        resamples=resamples,
+        seed=seed,
+    )
+    metrics["privacy.membership_auc"] = attack["auc"]
+    metrics["privacy.membership_max_group_auc"] = attack["max_group_auc"]
+    for level in ("1pct", "0_1pct"):
+        key = f"privacy.membership_tpr_at_fpr_{level}"
+        if attack[f"tpr_at_fpr_{level}"] is None:
+            result.mark_insufficient(attack[f"tpr_at_fpr_{level}_insufficient"], key)
+        else:
+            metrics[key] = attack[f"tpr_at_fpr_{level}"]
+    evidence["membership"] = attack
+
+    known, sensitive = list(config.quasi_identifiers), list(config.disclosure_sensitive)
+    if known and sensitive:
+        inference = inference_advantage(
+            synthetic,
+            members,
+            non_members,
+            quasi_identifiers=known,
+            sensitive=sensitive,
+            sdtypes=data.sdtypes,
+            groups=config.sensitive_attributes,
+            resamples=resamples,
+            seed=seed,
+        )
+        metrics["privacy.inference_advantage"] = inference["max_advantage"]
+        metrics["privacy.inference_max_group_advantage"] = inference["max_group_advantage"]
+        evidence["inference"] = inference
+    else:
+        evidence["inference"] = {"skipped": "needs quasi_identifiers and disclosure_sensitive in the config"}
+    return evidence
 
 
 def evaluate_privacy(data: PreparedData, config: EvaluationConfig) -> KindResult:
     """Run every privacy measure that the inputs allow."""
-    metrics: dict = {}
+    result = KindResult()
+    metrics = result.metrics
+    shared: dict = {}  # distances computed once, read by several measures
     columns = list(data.evaluated)
     codes = column_codes(data.real, data.synthetic, columns)
     copies = exact_copies(data.real, data.synthetic, columns, codes)
     copied = copies.pop("copied_mask")
     metrics["privacy.exact_copies"] = copies["count"]
     metrics["privacy.exact_copy_rate"] = copies["rate"]
+    copies["rate_interval_95"] = clopper_pearson(copies["count"], len(data.synthetic))
     rows = new_row_synthesis(
         data.real, data.synthetic, data.evaluated, config.new_row_tolerance, already_matched=copied, codes=codes
     )
     metrics["privacy.new_row_synthesis"] = rows["score"]
-    results = {
+    near = near_copies(data.real, data.synthetic, columns, codes)
+    near.pop("near_mask", None)
+    if "rate" in near:
+        metrics["privacy.near_copy_rate"] = near["rate"]
+        near["rate_interval_95"] = clopper_pearson(near["count"], len(data.synthetic))
+    result.results = {
+        "keys_excluded": data.keys,
         "exact_copies": copies,
+        "near_copies": near,
         "new_row_synthesis": rows,
-        "dcr": _dcr(data, config, metrics),
+        "dcr": _dcr(data, config, metrics, shared),
         "disclosure_protection": _disclosure(data, config, metrics),
+        "singling_out": _singling_out(data, config, columns, metrics),
     }
-    return KindResult(metrics=metrics, results=results)
+    result.results["holdout_evidence"] = _holdout_evidence(data, config, result, near, shared)
+    smallest = min(len(data.real), len(data.synthetic))
+    if smallest < config.privacy_min_rows:
+        reason = (
+            f"needs at least {config.privacy_min_rows} rows in the synthetic and the reference table; "
+            f"got {len(data.synthetic)} and {len(data.real)}"
+        )
+        result.mark_insufficient(reason, *[key for key in metrics if key not in result.insufficient])
+    return result

@@ -191,3 +191,46 @@ def new_row_synthesis(
         "numerical_match_tolerance": tolerance,
         "columns_compared": numeric + discrete,
     }
+
+
+# Above this many columns the all-but-one matching (one row key per left-out column) is skipped.
+MAX_NEAR_COPY_COLUMNS = 100
+
+
+def near_copies(
+    real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str], codes: Codes | None = None
+) -> dict:
+    """Synthetic rows equal to some real row in every listed column but at most one (exact copies included).
+
+    A copied real row with one value changed (an age moved by a year, a renumbered key, a rounded amount)
+    has no exact match and can sit just outside NewRowSynthesis' tolerance; it still equals the real row
+    everywhere else. ``differing_column`` counts, for the rows that are not exact copies, the column left out.
+    """
+    columns = list(columns)
+    if len(columns) < 2:
+        return {"skipped": "needs at least two compared columns"}
+    if len(columns) > MAX_NEAR_COPY_COLUMNS:
+        return {"skipped": f"more than {MAX_NEAR_COPY_COLUMNS} columns"}
+    codes = codes if codes is not None else column_codes(real, synthetic, columns)
+    sizes = [len(real), len(synthetic)]
+    real_key, synthetic_key = combine_keys([codes[name] for name in columns], sizes)
+    exact = np.isin(synthetic_key, real_key)
+    near = exact.copy()
+    differing: dict[str, int] = {}
+    for left_out in columns:
+        parts = [codes[name] for name in columns if name != left_out]
+        real_key, synthetic_key = combine_keys(parts, sizes)
+        found = np.isin(synthetic_key, real_key) & ~near
+        if found.any():
+            differing[left_out] = int(found.sum())
+            near |= found
+    count = int(near.sum())
+    return {
+        "count": count,
+        "rate": count / len(synthetic),
+        "exact": int(exact.sum()),
+        "differing_column": dict(sorted(differing.items(), key=lambda item: -item[1])),
+        "examples": np.flatnonzero(near & ~exact)[:MAX_EXAMPLES].tolist(),
+        "columns_compared": columns,
+        "near_mask": near,
+    }

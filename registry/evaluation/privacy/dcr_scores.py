@@ -2,9 +2,14 @@
 
 - Baseline protection = min(median DCR(synthetic -> real) / median DCR(random -> real), 1), where the
   random table has the synthetic table's size and is uniform per column over the real data's range or
-  categories, with the real share of missing values. sdmetrics draws it unseeded (and the missing mask
-  from NumPy's global RNG); here one ``numpy.random.default_rng(seed)`` draws everything, so the score is
-  reproducible, and the parity tests inject this table into sdmetrics to compare the full score.
+  categories, with the real share of missing values. It is drawn exactly as sdmetrics draws it: the values
+  of every column, in column order, from ``numpy.random.default_rng(DCRBaselineProtection._seed)``, and each
+  column's missing-value mask from NumPy's global generator (``np.random.rand``). So sdmetrics alone
+  reproduces the score of an evaluation with seed s::
+
+      DCRBaselineProtection._seed = s
+      np.random.seed(s)
+      DCRBaselineProtection.compute(real, synthetic, metadata, None)
 - Overfitting protection (with a holdout) = min(2 * (1 - p), 1), p = share of synthetic rows strictly
   closer to the training (reference) table than to the holdout.
 When only a sample of synthetic rows is scored, 95% percentile-bootstrap intervals (seeded) are given.
@@ -19,8 +24,9 @@ QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 
 
 def random_baseline_table(real: pd.DataFrame, num_rows: int, seed: int) -> pd.DataFrame:
-    """sdmetrics' ``DCRBaselineProtection._generate_random_data`` with one seeded generator."""
+    """sdmetrics' ``DCRBaselineProtection._generate_random_data`` with ``_seed = seed`` and ``np.random.seed(seed)``."""
     randomizer = np.random.default_rng(seed)
+    legacy = np.random.RandomState(seed)  # what np.random.rand draws from after np.random.seed(seed)
     columns = {}
     for name in real.columns:
         column = real[name]
@@ -36,9 +42,9 @@ def random_baseline_table(real: pd.DataFrame, num_rows: int, seed: int) -> pd.Da
         else:
             values = randomizer.choice(column.dropna().unique(), size=num_rows)
         series = pd.Series(values)
-        missing = randomizer.random(num_rows) < nan_ratio
+        missing = legacy.rand(num_rows) < nan_ratio  # drawn for every column, as sdmetrics does
         if missing.any():
-            series[missing] = pd.NaT if pd.api.types.is_datetime64_any_dtype(series) else np.nan
+            series[missing] = pd.NaT if pd.api.types.is_datetime64_any_dtype(column) else np.nan
         columns[name] = series
     return pd.DataFrame(columns)
 

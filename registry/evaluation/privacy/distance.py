@@ -12,6 +12,10 @@ the clipped, range-normalised numerical columns (``d`` crossed thresholds of spa
 column distance below by ``(d - 1) / K``). For each synthetic row the exact distance is then computed only
 for the pair with the smallest bound and for the pairs whose bound does not exceed the best exact
 distance found, so the minimum is exact.
+
+``nearest_two`` gives the two smallest distances (for NNDR) the same way, pruning against the second best.
+Both take optional per-column ``scales`` (the ranges to divide by): the privacy evidence beyond sdmetrics
+measures every table against the training table's ranges, so that "close" means one thing throughout.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class _Column:
     scale: float  # the reference range (seconds for datetimes); the number of codes for categoricals
     data_missing: np.ndarray | None = None
     reference_missing: np.ndarray | None = None
+    name: str = ""
 
     def pair_distance(self, rows: np.ndarray, refs: np.ndarray) -> np.ndarray:
         """Distance of this column for the pairs (data row, reference row)."""
@@ -62,14 +67,25 @@ class _Column:
         return distance
 
 
-def _build_columns(data: pd.DataFrame, reference: pd.DataFrame, sdtypes: Mapping[str, str]) -> list[_Column]:
+def column_scales(reference: pd.DataFrame, sdtypes: Mapping[str, str]) -> dict[str, float]:
+    """The range of each numerical (and datetime, in seconds) column: what its distances are divided by."""
+    columns = _build_columns(reference, reference, sdtypes)
+    return {column.name: column.scale for column in columns if column.kind != "categorical"}
+
+
+def _build_columns(
+    data: pd.DataFrame,
+    reference: pd.DataFrame,
+    sdtypes: Mapping[str, str],
+    scales: Mapping[str, float] | None = None,
+) -> list[_Column]:
     columns = []
     for name, sdtype in sdtypes.items():
         if sdtype not in DCR_SDTYPES:
             continue
         if sdtype in ("categorical", "boolean"):
             (codes_data, codes_ref), uniques = joint_codes([data[name], reference[name]])
-            columns.append(_Column("categorical", codes_data, codes_ref, float(len(uniques))))
+            columns.append(_Column("categorical", codes_data, codes_ref, float(len(uniques)), name=name))
             continue
         data_missing = data[name].isna().to_numpy()
         reference_missing = reference[name].isna().to_numpy()
@@ -86,6 +102,8 @@ def _build_columns(data: pd.DataFrame, reference: pd.DataFrame, sdtypes: Mapping
             ref_values = reference[name].to_numpy(dtype=np.float64, na_value=np.nan)
             scale = float(reference[name].max() - reference[name].min())
             kind = "numerical"
+        if scales is not None and name in scales:
+            scale = scales[name]
         any_missing = bool(data_missing.any() or reference_missing.any())
         columns.append(
             _Column(
@@ -95,6 +113,7 @@ def _build_columns(data: pd.DataFrame, reference: pd.DataFrame, sdtypes: Mapping
                 scale,
                 data_missing if any_missing else None,
                 reference_missing if any_missing else None,
+                name=name,
             )
         )
     return columns
@@ -126,11 +145,12 @@ def _bound_bits(column: _Column) -> tuple[float, np.ndarray, np.ndarray, float] 
     if not (column.scale and np.isfinite(column.scale)):
         return None
     low = float(column.reference.min())
-    span = float(column.reference.max()) - low
+    # The column divides by its scale (the reference's range, or one given); values clipped into
+    # [low, low + scale] can only come closer, so the thermometer stays a lower bound.
+    span = float(column.scale) * (1e9 if column.kind == "datetime" else 1.0)
     steps = np.arange(1, _THERMOMETER_BINS) / _THERMOMETER_BINS
-    # Clipping data values into the reference range can only shrink the distance: a valid bound.
     unit_data = np.clip((column.data.astype(np.float64) - low) / span, 0.0, 1.0)
-    unit_ref = (column.reference.astype(np.float64) - low) / span
+    unit_ref = np.clip((column.reference.astype(np.float64) - low) / span, 0.0, 1.0)
     weight = 1.0 / _THERMOMETER_BINS
     return weight, unit_data[:, None] >= steps, unit_ref[:, None] >= steps, weight
 
@@ -165,9 +185,14 @@ def _refine(columns: list[_Column], rows: np.ndarray, refs: np.ndarray, best: np
         np.minimum.at(best, chunk_rows, _exact_sums(columns, chunk_rows + first, chunk_refs))
 
 
-def distance_to_closest_record(data: pd.DataFrame, reference: pd.DataFrame, sdtypes: Mapping[str, str]) -> np.ndarray:
-    """DCR of every row of ``data`` to ``reference``: equal to sdmetrics' ``calculate_dcr``."""
-    columns = _build_columns(data, reference, sdtypes)
+def distance_to_closest_record(
+    data: pd.DataFrame,
+    reference: pd.DataFrame,
+    sdtypes: Mapping[str, str],
+    scales: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """DCR of every row of ``data`` to ``reference``: equal to sdmetrics' ``calculate_dcr`` (without scales)."""
+    columns = _build_columns(data, reference, sdtypes, scales)
     if not columns:
         raise ValueError("There are no overlapping statistical columns to measure.")
     n_data, n_ref = len(data), len(reference)
@@ -184,7 +209,7 @@ def distance_to_closest_record(data: pd.DataFrame, reference: pd.DataFrame, sdty
             np.minimum(best, _exact_sums(columns, local + first, nearest), out=best)
             threshold = (best - offset[first:last] + _MARGIN).astype(np.float32)
             candidates = bounds <= threshold[:, None]
-            if candidates.mean() > _DENSE_SHARE:
+            if np.count_nonzero(candidates) > _DENSE_SHARE * candidates.size:
                 # A loose bound (e.g. only high-cardinality columns): every pair, by broadcasting.
                 refs = np.arange(tile, tile + bounds.shape[1])
                 dense = _exact_sums(columns, local[:, None] + first, refs[None, :]).min(axis=1)
@@ -194,5 +219,66 @@ def distance_to_closest_record(data: pd.DataFrame, reference: pd.DataFrame, sdty
             if flat.size:
                 rows, refs = np.divmod(flat, bounds.shape[1])
                 _refine(columns, rows, refs + tile, best, first)
+        result[first:last] = best / len(columns)
+    return result
+
+
+def _merge_two(best: np.ndarray, rows: np.ndarray, distances: np.ndarray) -> None:
+    """Fold (row, distance) pairs into each row's two smallest distances (``best`` has shape (rows, 2))."""
+    candidates = np.concatenate([best.ravel(), distances])
+    owners = np.concatenate([np.repeat(np.arange(best.shape[0]), 2), rows])
+    order = np.lexsort((candidates, owners))
+    owners, candidates = owners[order], candidates[order]
+    first = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    best[owners[first], 0] = candidates[first]
+    best[owners[first], 1] = candidates[first + 1]
+
+
+def nearest_two(
+    data: pd.DataFrame,
+    reference: pd.DataFrame,
+    sdtypes: Mapping[str, str],
+    scales: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """The distances of every row of ``data`` to its nearest and second-nearest ``reference`` row, (n, 2).
+
+    Same distance as ``distance_to_closest_record``; the reference needs at least two rows.
+    """
+    columns = _build_columns(data, reference, sdtypes, scales)
+    if not columns:
+        raise ValueError("There are no overlapping statistical columns to measure.")
+    n_data, n_ref = len(data), len(reference)
+    if n_ref < 2:
+        raise ValueError("the second-nearest row needs a reference of at least two rows")
+    data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
+    result = np.empty((n_data, 2), dtype=np.float64)
+    for first in range(0, n_data, _ROW_BLOCK):
+        last = min(first + _ROW_BLOCK, n_data)
+        local = np.arange(last - first)
+        best = np.full((last - first, 2), np.inf)
+        block = data_features[first:last]
+        for tile in range(0, n_ref, _REFERENCE_TILE):
+            bounds = block @ ref_features[:, tile : tile + _REFERENCE_TILE]
+            width = bounds.shape[1]
+            # The two smallest bounds of each row seed its two best distances (two argmins cost less than
+            # one argpartition).
+            nearest = bounds.argmin(axis=1)
+            if width >= 2:
+                kept = bounds[local, nearest]
+                bounds[local, nearest] = np.inf
+                seeds = np.column_stack([nearest, bounds.argmin(axis=1)]) + tile
+                bounds[local, nearest] = kept
+            else:
+                seeds = (nearest + tile)[:, None]
+            seed_rows = np.repeat(local, seeds.shape[1])
+            _merge_two(best, seed_rows, _exact_sums(columns, seed_rows + first, seeds.ravel()))
+            threshold = (best[:, 1] - offset[first:last] + _MARGIN).astype(np.float32)
+            candidates = bounds <= threshold[:, None]
+            # The seeds were scored already: do not count a reference row twice.
+            candidates[np.repeat(local, seeds.shape[1]), seeds.ravel() - tile] = False
+            flat = np.flatnonzero(candidates)
+            for start in range(0, flat.size, _PAIR_CHUNK):
+                rows, refs = np.divmod(flat[start : start + _PAIR_CHUNK], width)
+                _merge_two(best, rows, _exact_sums(columns, rows + first, refs + tile))
         result[first:last] = best / len(columns)
     return result
