@@ -55,6 +55,26 @@ def policy_snapshot(policy: Policy) -> dict[str, Any]:
     }
 
 
+def not_evaluated_reason(metric: str, results: dict[str, Any]) -> str:
+    """Why an evaluation has no value for a metric: too small a sample, a kind or section that could not run,
+    or a kind that was not asked for."""
+    insufficient = results.get("insufficient") or {}
+    if metric in insufficient:
+        return f"insufficient evidence: {insufficient[metric]}"
+    kind = metric.split(".", 1)[0]
+    section = results.get(kind)
+    if section is None:
+        return f"the evaluation did not include {kind}"
+    if isinstance(section, dict):
+        for reason in (section.get("skipped"), section.get("error")):
+            if reason:
+                return f"{kind} was not evaluated: {reason}"
+        for part in section.values():
+            if isinstance(part, dict) and part.get("skipped"):
+                return f"not evaluated: {part['skipped']}"
+    return "not produced by the evaluation"
+
+
 def policy_check_run(*, actor: Actor, version, trigger: str) -> PolicyCheck:
     """Check a version's latest verified evidence against every applicable policy; store and audit the outcome."""
     project = version.dataset.project
@@ -63,6 +83,14 @@ def policy_check_run(*, actor: Actor, version, trigger: str) -> PolicyCheck:
         metrics = evaluation.metrics if evaluation is not None else {}
         snapshots = [policy_snapshot(p) for p in applicable_policies(project)]
         outcomes, verdict = check(snapshots, metrics)
+        results = evaluation.results if evaluation is not None else {}
+        for outcome in outcomes:
+            if outcome["verdict"] == "not_evaluated":
+                outcome["reason"] = (
+                    not_evaluated_reason(outcome["metric"], results)
+                    if evaluation is not None
+                    else "no verified evaluation yet"
+                )
         result = PolicyCheck.objects.create(
             version=version,
             evaluation=evaluation,

@@ -49,10 +49,11 @@ def check(policies: Iterable[Mapping[str, Any]], metrics: Mapping[str, Any]) -> 
 
 
 def describe(outcome: Mapping[str, Any]) -> str:
-    """'privacy.exact_copy_rate = 0.4013 (must be <= 0.001)', or 'not evaluated' for a missing metric."""
+    """'privacy.exact_copy_rate = 0.4013 (must be <= 0.001)', or 'not evaluated' (with why, when known)."""
     expected = f"must be {outcome['operator']} {outcome['threshold']:g}"
     if outcome["verdict"] == "not_evaluated":
-        return f"{outcome['metric']} not evaluated ({expected})"
+        reason = outcome.get("reason")
+        return f"{outcome['metric']} not evaluated ({expected}" + (f"; {reason})" if reason else ")")
     observed = outcome["observed"]
     shown = f"{observed:.4g}" if isinstance(observed, float) else str(observed)
     return f"{outcome['metric']} = {shown} ({expected})"

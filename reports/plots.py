@@ -1,7 +1,9 @@
 """Static plots for cards and PDF reports, drawn with matplotlib's Agg canvas (no display, no pyplot state).
 
 Every plot is drawn from numbers stored with an evaluation (the real data is gone by then): distribution
-summaries of the worst columns, correlation/association matrices, and sensitive-attribute slice shares.
+summaries of the worst columns, correlation/association matrices, sensitive-attribute slice shares, and the
+privacy evidence: distances to the closest training record (synthetic vs unseen holdout rows) and the
+membership attack's ROC curve.
 """
 
 from __future__ import annotations
@@ -173,10 +175,63 @@ def fairness_plot(attributes: Sequence[Mapping[str, Any]] | None) -> Plot | None
     return Plot("fairness", "Sensitive attributes: real vs synthetic shares", "Shares of rows per slice.", svg, png)
 
 
+HOLDOUT = "#6a8f3a"
+
+
+def proximity_plot(histogram: Mapping[str, Any] | None) -> Plot | None:
+    """Distance to the closest training record: synthetic rows vs unseen holdout rows; None without data."""
+    if not histogram:
+        return None
+    figure = _figure(6.0, 3.2)
+    axes = figure.subplots()
+    edges = histogram["edges"]
+    axes.stairs(histogram["synthetic_to_training"], edges, color=SYNTHETIC, linewidth=1.6, label="synthetic rows")
+    axes.stairs(histogram["holdout_to_training"], edges, color=HOLDOUT, linewidth=1.6, label="holdout rows (unseen)")
+    axes.set_xlabel("distance to the closest training record (0 = a copy)", fontsize=8)
+    axes.set_ylabel("share of rows", fontsize=8)
+    axes.tick_params(labelsize=7)
+    axes.legend(fontsize=7)
+    svg, png = _encode(figure)
+    caption = (
+        "Synthetic rows piled up near 0, left of the holdout's curve, sit on training records: copies and near "
+        "copies. A generator that learned the population draws the same curve as unseen real records."
+    )
+    return Plot("proximity", "Distance to the closest training record", caption, svg, png)
+
+
+def membership_plot(membership: Mapping[str, Any] | None) -> Plot | None:
+    """The membership attack's ROC curve (log-scaled false-positive rates); None without data."""
+    if not membership or not membership.get("roc"):
+        return None
+    figure = _figure(4.6, 3.6)
+    axes = figure.subplots()
+    fpr, tpr = membership["roc"]["fpr"], membership["roc"]["tpr"]
+    auc = membership.get("auc")
+    label = f"attack (AUC {auc:.3f})" if isinstance(auc, float) else "attack"
+    axes.plot(fpr, tpr, color=SYNTHETIC, linewidth=1.6, label=label)
+    axes.plot([1e-4, 1], [1e-4, 1], color="#999999", linestyle="--", linewidth=1, label="no signal")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlim(1e-4, 1)
+    axes.set_ylim(1e-4, 1)
+    axes.set_xlabel("false-positive rate (holdout records flagged)", fontsize=8)
+    axes.set_ylabel("true-positive rate (members found)", fontsize=8)
+    axes.tick_params(labelsize=7)
+    axes.legend(fontsize=7)
+    svg, png = _encode(figure)
+    caption = (
+        "Each training and unseen record scored by its distance to the closest synthetic row. On log scales the "
+        "low false-positive rates that matter are visible: a curve above the diagonal there exposes members."
+    )
+    return Plot("membership", "Membership inference attack (ROC)", caption, svg, png)
+
+
 def card_plots(plots: Mapping[str, Any]) -> dict[str, Plot | None]:
     """Every plot a card's `plots` section allows (None where its data is missing)."""
     return {
         "distributions": distributions_plot(plots.get("distributions")),
         "correlations": correlation_plot(plots.get("correlations"), plots.get("associations")),
         "fairness": fairness_plot(plots.get("fairness")),
+        "proximity": proximity_plot(plots.get("proximity")),
+        "membership": membership_plot(plots.get("membership")),
     }

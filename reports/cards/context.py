@@ -16,10 +16,11 @@ from governance.review import ReviewState, review_state
 from registry.models import DatasetVersion, VersionSource
 from registry.selectors import version_evidence
 
+from .anonymity import anonymity_section
 from .evidence import bias_section, evaluations_section, plots_section, privacy_section, quality_section
 from .review import changes_section, governance_section, limitations_section
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the anonymity section and the privacy plots
 # Hugging Face size_categories buckets (upper bounds, exclusive), in order.
 _SIZE_BUCKETS = [
     (1_000, "n<1K"),
@@ -158,6 +159,7 @@ def card_context(version: DatasetVersion) -> dict[str, Any]:
         "sources": _sources(version),
         "evaluations": evaluations_section(evidence),
         "privacy": privacy_section(evidence),
+        "anonymity": anonymity_section(evidence, review),
         "quality": quality_section(evidence, version),
         "bias": bias_section(evidence),
         "plots": plots_section(evidence),

@@ -235,7 +235,15 @@ def bias_section(evidence: Evidence) -> dict[str, Any]:
 def plots_section(evidence: Evidence) -> dict[str, Any]:
     """The numbers the plots draw: stored distribution summaries of the worst columns, matrices, slice shares."""
     evaluation = evidence.verified
-    empty = {"evaluation_id": None, "distributions": None, "correlations": None, "associations": None, "fairness": []}
+    empty = {
+        "evaluation_id": None,
+        "distributions": None,
+        "correlations": None,
+        "associations": None,
+        "fairness": [],
+        "proximity": None,
+        "membership": None,
+    }
     if evaluation is None:
         return empty
     results = evaluation.results or {}
@@ -258,6 +266,8 @@ def plots_section(evidence: Evidence) -> dict[str, Any]:
         }
         for a in (results.get("fairness") or {}).get("attributes", [])
     ]
+    holdout = (results.get("privacy") or {}).get("holdout_evidence") or {}
+    membership = holdout.get("membership") or {}
     return {
         **empty,
         "evaluation_id": str(evaluation.pk),
@@ -265,4 +275,6 @@ def plots_section(evidence: Evidence) -> dict[str, Any]:
         "correlations": summaries.get("correlations"),
         "associations": summaries.get("associations"),
         "fairness": fairness,
+        "proximity": holdout.get("dcr_histogram"),
+        "membership": {"roc": membership["roc"], "auc": membership.get("auc")} if membership.get("roc") else None,
     }

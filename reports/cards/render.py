@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 
 from ..models import Card
 from ..plots import NO_DISTRIBUTIONS, NO_MATRICES, Plot, card_plots
+from .context import SCHEMA_VERSION
 
 CARD_FORMATS = ("md", "html", "json")
 CONTENT_TYPES = {
@@ -23,7 +24,7 @@ CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "json": "application/json",
 }
-GENERATOR = "synthetic-registry reports (card schema 1)"
+GENERATOR = f"synthetic-registry reports (card schema {SCHEMA_VERSION})"
 # The HTML card is a page of its own: no script, nothing loaded from elsewhere, plots inline.
 CARD_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 

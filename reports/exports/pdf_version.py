@@ -22,13 +22,13 @@ FULL_TEXT_BELOW = "full text below the table"
 
 
 def plots(record: dict[str, Any]) -> list:
-    """The version's plots as its HTML card draws them (distributions, correlation differences, fairness)."""
+    """The version's plots as its HTML card draws them (distributions, correlations, fairness, privacy)."""
     version = DatasetVersion.objects.get(pk=record["version_id"])
     card = latest_card(version)
     drawn = plots_for(card) if card else card_plots(card_context(version).get("plots") or {})
     missing = {"distributions": NO_DISTRIBUTIONS, "correlations": NO_MATRICES}
     out = []
-    for key in ("distributions", "correlations", "fairness"):
+    for key in ("distributions", "correlations", "fairness", "proximity", "membership"):
         plot = drawn[key]
         if plot is None:
             if key in missing:

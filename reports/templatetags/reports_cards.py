@@ -9,6 +9,7 @@ from django import template
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
+from ..cards.render import plots_for
 from ..selectors import latest_card
 
 register = template.Library()
@@ -74,11 +75,14 @@ def signed(value, digits: int = 3) -> str:
 
 @register.inclusion_tag("admin/reports/card_links.html")
 def card_links(version) -> dict:
-    """Links to a version's card in every format, and its latest revision (for the version's admin page)."""
+    """Links to a version's card in every format, its latest revision, and the card's privacy plots (distances
+    to training records and the membership attack), for the version's admin page."""
     card = latest_card(version) if version is not None and version.pk else None
     links = []
     if version is not None and version.pk:
         for fmt, label in (("html", "HTML"), ("md", "Markdown"), ("json", "JSON")):
             url = reverse("admin:reports_card_download", args=[version.pk, fmt])
             links.append({"format": fmt, "label": label, "url": url})
-    return {"card": card, "links": links}
+    drawn = plots_for(card) if card is not None else {}
+    plots = [drawn[key] for key in ("proximity", "membership") if drawn.get(key) is not None]
+    return {"card": card, "links": links, "plots": plots}

@@ -264,7 +264,7 @@ def test_a_re_review_still_needs_a_waiver_over_warn_rules(project, team, flagged
         version=flagged,
         origin="verified",
         state="succeeded",
-        metrics={**PASSING, "privacy.dcr_baseline_protection": 0.24},
+        metrics={**PASSING, "privacy.dcr_overfitting_protection": 0.24},
         requested_by=team["pipeline"].user,
     )
     response = decide(team["reviewer"], flagged, "approve", comment="re-reviewed")
@@ -272,7 +272,7 @@ def test_a_re_review_still_needs_a_waiver_over_warn_rules(project, team, flagged
         400,
         {
             "waiver": [
-                "required to approve over failing warn rules: privacy.dcr_baseline_protection = 0.24 (must be >= 0.3)"
+                "required to approve over failing warn rules: privacy.dcr_overfitting_protection = 0.24 (must be >= 0.3)"
             ]
         },
     )

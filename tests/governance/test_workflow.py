@@ -4,6 +4,7 @@ import pytest
 
 from core.audit import verify_chain
 from core.models import ApiToken, AuditEvent
+from governance.default_policy import DEFAULT_RULES
 from governance.models import Decision, PolicyCheck
 from registry.models import Evaluation, VersionStatus
 from tests.factories import DatasetVersionFactory, MembershipFactory
@@ -15,13 +16,23 @@ pytestmark = pytest.mark.django_db
 PASSING = {
     "quality.overall": 0.91,
     "diagnostic.overall": 1.0,
+    "diagnostic.type_conformance": 1.0,
     "privacy.exact_copy_rate": 0.0,
     "privacy.exact_copies": 0,
+    "privacy.singling_out": 0.0,
+    "privacy.near_copy_excess": -0.01,
+    "privacy.dcr_share": 0.51,
+    "privacy.membership_auc": 0.5,
+    "privacy.membership_tpr_at_fpr_1pct": 0.011,
+    "privacy.membership_max_group_auc": 0.52,
+    "privacy.nndr_p10_ratio": 1.1,
+    "privacy.inference_advantage": 0.004,
     "privacy.dcr_baseline_protection": 0.62,
     "privacy.dcr_overfitting_protection": 0.9,
     "privacy.disclosure_protection": 0.8,
     "pii.columns": 0,
     "pii.replayed_values": 0,
+    "pii.free_text_columns": 0,
     "fairness.max_tvd": 0.01,
     "fairness.flagged_slices": 0,
     "evidence.reference_is_declared_source": 1,
@@ -166,7 +177,7 @@ def test_four_eyes_on_a_version_registered_and_evaluated_through_the_api(
 
     both = make_member(project, "pipeline", "pipe-and-reviewer")
     MembershipFactory(project=project, user=both.user, role="reviewer")
-    synthetic, reference = adult.iloc[:300], adult.iloc[300:700]
+    synthetic, reference, holdout = adult.iloc[:300], adult.iloc[300:700], adult.iloc[700:1000]
     created = both.client.post(
         "/api/v1/versions/",
         {**registration_form(), "file": upload(synthetic.to_csv(index=False).encode())},
@@ -179,7 +190,11 @@ def test_four_eyes_on_a_version_registered_and_evaluated_through_the_api(
     with django_capture_on_commit_callbacks(execute=True):
         evaluated = both.client.post(
             f"/api/v1/versions/{version.pk}/evaluations/",
-            {"reference": upload(reference.to_csv(index=False).encode(), "real.csv"), "seed": "1"},
+            {
+                "reference": upload(reference.to_csv(index=False).encode(), "real.csv"),
+                "holdout": upload(holdout.to_csv(index=False).encode(), "holdout.csv"),
+                "seed": "1",
+            },
             format="multipart",
         )
     assert evaluated.status_code == 202, evaluated.content
@@ -209,7 +224,7 @@ def test_block_rule_makes_approval_impossible_and_names_the_rules(project, team)
         **PASSING,
         "privacy.exact_copy_rate": 0.4013,
         "privacy.exact_copies": 10483,
-        "privacy.dcr_baseline_protection": 0.0025,
+        "privacy.dcr_share": 0.745,
     }
     version = make_version(project, team["pipeline"].user, metrics=leaky)
     response = decide(team["reviewer"], version, "approve", waiver="we accept the risk")
@@ -217,11 +232,11 @@ def test_block_rule_makes_approval_impossible_and_names_the_rules(project, team)
     body = response.json()
     assert body["detail"] == (
         "approval is blocked by policy: privacy.exact_copy_rate = 0.4013 (must be <= 0.001); "
-        "privacy.dcr_baseline_protection = 0.0025 (must be >= 0.1)"
+        "privacy.dcr_share = 0.745 (must be <= 0.6)"
     )
     assert [(r["metric"], r["severity"], r["verdict"]) for r in body["blocking_rules"]] == [
         ("privacy.exact_copy_rate", "block", "fail"),
-        ("privacy.dcr_baseline_protection", "block", "fail"),
+        ("privacy.dcr_share", "block", "fail"),
     ]
     version.refresh_from_db()
     assert version.status == "pending_review"
@@ -234,17 +249,19 @@ def test_a_missing_metric_is_not_evaluated_never_a_pass(project, team):
     version = make_version(project, team["pipeline"].user, metrics=metrics)
     response = decide(team["reviewer"], version, "approve")
     assert response.status_code == 409
-    assert response.json()["detail"] == "approval is blocked by policy: pii.columns not evaluated (must be == 0)"
+    assert response.json()["detail"] == (
+        "approval is blocked by policy: pii.columns not evaluated (must be == 0; the evaluation did not include pii)"
+    )
 
 
 def test_warn_rule_needs_a_waiver_which_is_recorded(project, team):
-    metrics = {**PASSING, "privacy.dcr_baseline_protection": 0.24, "fairness.flagged_slices": 3}
+    metrics = {**PASSING, "privacy.dcr_overfitting_protection": 0.24, "fairness.flagged_slices": 3}
     version = make_version(project, team["pipeline"].user, metrics=metrics)
     response = decide(team["reviewer"], version, "approve")
     assert response.status_code == 400
     assert response.json() == {
         "waiver": [
-            "required to approve over failing warn rules: privacy.dcr_baseline_protection = 0.24 (must be >= 0.3); "
+            "required to approve over failing warn rules: privacy.dcr_overfitting_protection = 0.24 (must be >= 0.3); "
             "fairness.flagged_slices = 3 (must be == 0)"
         ]
     }
@@ -254,14 +271,14 @@ def test_warn_rule_needs_a_waiver_which_is_recorded(project, team):
     decision = Decision.objects.get(version=version)
     assert decision.waiver == waiver
     assert [r["metric"] for r in decision.waived_rules] == [
-        "privacy.dcr_baseline_protection",
+        "privacy.dcr_overfitting_protection",
         "fairness.flagged_slices",
     ]
     assert response.json()["decision"]["waiver"] == waiver
     event = AuditEvent.objects.get(action="version.approve")
     assert event.after["waiver"] == waiver
     assert event.after["waived_rules"] == [
-        "privacy.dcr_baseline_protection = 0.24 (must be >= 0.3)",
+        "privacy.dcr_overfitting_protection = 0.24 (must be >= 0.3)",
         "fairness.flagged_slices = 3 (must be == 0)",
     ]
 
@@ -316,7 +333,7 @@ def test_policy_checks_are_listed_and_can_run_on_demand(project, team):
     assert response.status_code == 201
     body = response.json()
     assert (body["verdict"], body["trigger"]) == ("pass", "manual")
-    assert len(body["outcomes"]) == 14
+    assert len(body["outcomes"]) == len(DEFAULT_RULES)
     assert body["policies"][0]["name"] == "Default release policy"
     listed = team["auditor"].client.get(f"/api/v1/versions/{version.pk}/policy-checks/").json()
     assert [c["id"] for c in listed] == [body["id"]]

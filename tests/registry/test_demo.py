@@ -48,24 +48,29 @@ def test_demo_registers_evaluates_reviews_and_is_idempotent(settings, tmp_path):
         ("adult-income-synthetic", 1, "approved", 26121, 15),
         ("adult-income-synthetic", 2, "pending_review", 26121, 15),
     ]
-    # The faithful version was approved by the reviewer, with a waiver for its two warnings.
+    # The faithful version passes every default rule: the reviewer approved it without a waiver.
     approval = Decision.objects.get(version=versions[0])
     assert (approval.action, approval.decided_by.username) == ("approve", "demo-reviewer")
-    assert [r["metric"] for r in approval.waived_rules] == [
-        "privacy.dcr_baseline_protection",
-        "fairness.flagged_slices",
-    ]
-    # The leaky one cannot be approved: its block rules say why.
+    assert approval.waived_rules == []
+    check = versions[0].policy_checks.latest()
+    assert [(o["metric"], o["verdict"]) for o in check.outcomes if o["verdict"] != "pass"] == []
+    # The leaky one cannot be approved: independent block rules say why (copies, singling out, near copies,
+    # proximity to the training rows, membership inference).
     blocking = versions[1].policy_checks.latest().failing("block")
     assert [(o["metric"], o["verdict"]) for o in blocking] == [
         ("privacy.exact_copy_rate", "fail"),
-        ("privacy.dcr_baseline_protection", "fail"),
+        ("privacy.singling_out", "fail"),
+        ("privacy.near_copy_excess", "fail"),
+        ("privacy.dcr_share", "fail"),
+        ("privacy.membership_auc", "fail"),
     ]
     faithful, leaky = (v.evaluations.get(origin="verified", state="succeeded") for v in versions)
     # The faithful version copies no real row; the leaky one copies 40% of them and sits on top of them.
     assert faithful.metrics["privacy.exact_copies"] == 0
     assert leaky.metrics["privacy.exact_copies"] >= int(0.4 * 26121)
     assert leaky.metrics["privacy.dcr_baseline_protection"] < 0.01 < faithful.metrics["privacy.dcr_baseline_protection"]
+    assert abs(faithful.metrics["privacy.dcr_share"] - 0.5) < 0.05 < leaky.metrics["privacy.dcr_share"] - 0.5
+    assert abs(faithful.metrics["privacy.membership_auc"] - 0.5) < 0.05 < leaky.metrics["privacy.membership_auc"] - 0.5
     assert faithful.metrics["quality.overall"] > 0.85
     assert {"utility.tstr", "fairness.max_tvd", "privacy.disclosure_protection"} <= set(faithful.metrics)
     assert faithful.reference_rows == 26121 and faithful.holdout_rows == 6440

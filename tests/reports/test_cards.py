@@ -16,6 +16,7 @@ from governance.workflow import version_decide
 from registry.hooks import evidence_changed
 from registry.models import Evaluation
 from registry.services.catalog import source_dataset_update
+from reports.cards.context import card_context
 from reports.cards.render import front_matter, render_html, render_json, render_markdown
 from reports.models import Card
 from reports.services.cards import card_refresh
@@ -249,7 +250,7 @@ def test_a_failing_refresh_is_logged_and_never_raised(bare, monkeypatch, caplog)
 
 
 def test_limitations_and_governance_come_from_rules_waivers_and_comments(project, pipeline, reviewer):
-    warned = {**PASSING, "privacy.dcr_baseline_protection": 0.2}
+    warned = {**PASSING, "privacy.dcr_overfitting_protection": 0.2}
     version = make_version(project, pipeline.user, metrics=warned)
     actor = Actor(user=reviewer.user, via="test")
     policy_check_run(actor=actor, version=version, trigger="evaluation")
@@ -258,7 +259,7 @@ def test_limitations_and_governance_come_from_rules_waivers_and_comments(project
     assert [item["kind"] for item in context["limitations"]] == ["warning_rule", "waiver"]
     assert context["limitations"][1]["text"].endswith(": coarse columns")
     assert context["limitations"][0]["text"].startswith(
-        "Policy warning: privacy.dcr_baseline_protection = 0.2 (must be >= 0.3)."
+        "Policy warning: privacy.dcr_overfitting_protection = 0.2 (must be >= 0.3)."
     )
     decision = context["governance"]["decisions"][0]
     assert (decision["action"], decision["by"], decision["waiver"], decision["to_status"]) == (
@@ -267,7 +268,7 @@ def test_limitations_and_governance_come_from_rules_waivers_and_comments(project
         "coarse columns",
         "approved",
     )
-    assert decision["waived_rules"] == ["privacy.dcr_baseline_protection = 0.2 (must be >= 0.3)"]
+    assert decision["waived_rules"] == ["privacy.dcr_overfitting_protection = 0.2 (must be >= 0.3)"]
     assert context["governance"]["policy_check"]["verdict"] == "warn"
 
 
@@ -367,3 +368,52 @@ def test_revoking_a_source_refreshes_every_card_that_names_it(
     for version in (bare, rejected):  # the rejected version is not flagged, but its card still changes
         card = Card.objects.filter(version=version).order_by("-revision").first()
         assert (card.revision, card.context["sources"][0]["revocation_reason"]) == (2, "erasure #4")
+
+
+def test_anonymity_section_gives_a_verdict_per_criterion_and_says_what_was_not_evaluated(project, pipeline, reviewer):
+    without_holdout = {
+        key: value
+        for key, value in PASSING.items()
+        if not key.startswith(("privacy.membership", "privacy.dcr_share", "privacy.near_copy", "privacy.nndr"))
+        and key not in ("privacy.inference_advantage", "privacy.dcr_overfitting_protection")
+    }
+    version = make_version(project, pipeline.user, metrics={**without_holdout, "privacy.singling_out": 0.3})
+    Evaluation.objects.filter(version=version).update(
+        results={
+            "privacy": {
+                "keys_excluded": {"rownames": "a numbering of the rows (every integer from 1 to 344 once)"},
+                "holdout_evidence": {"skipped": "no holdout table was given: linkability, membership and inference"},
+            }
+        }
+    )
+    policy_check_run(actor=Actor(user=reviewer.user, via="test"), version=version, trigger="evaluation")
+    section = card_context(version)["anonymity"]
+    verdicts = {c["criterion"]: (c["verdict"], [m["key"] for m in c["not_evaluated"]]) for c in section["criteria"]}
+    assert verdicts == {
+        "singling_out": ("at_risk", []),
+        "linkability": (
+            "not_evaluated",
+            [
+                "privacy.near_copy_excess",
+                "privacy.dcr_share",
+                "privacy.nndr_p10_ratio",
+                "privacy.dcr_overfitting_protection",
+            ],
+        ),
+        "inference": ("not_evaluated", ["privacy.inference_advantage"]),
+        "membership": (
+            "not_evaluated",
+            ["privacy.membership_auc", "privacy.membership_tpr_at_fpr_1pct", "privacy.membership_max_group_auc"],
+        ),
+    }
+    membership = next(c for c in section["criteria"] if c["criterion"] == "membership")
+    assert membership["not_evaluated"][0]["reason"] == (
+        "not evaluated: no holdout table was given: linkability, membership and inference"
+    )
+    markdown = render_markdown(card_refresh(version=version).card)
+    assert (
+        "- **Singling out** (Can a real person be isolated in the synthetic data?): **at risk: a blocking rule"
+        in markdown
+    )
+    assert "  - Membership inference AUC: not evaluated, not evaluated: no holdout table was given" in markdown
+    assert "Key columns left out of every comparison of rows: `rownames` (a numbering of the rows" in markdown

@@ -15,12 +15,6 @@ from pypdf import PdfReader
 
 from registry.models import DatasetVersion
 
-APPROVED_WAIVER = (
-    "DCR protection around 0.24 is expected from a copula over coarse census columns (many rows share values with "
-    "some real row); no exact copies. Small race groups (Amer-Indian-Eskimo, Other) are less faithful: documented "
-    "as a limitation on the dataset card."
-)
-
 
 def _login(username: str) -> Client:
     client = Client()
@@ -62,11 +56,14 @@ def test_demo_cards_and_audit_exports(settings, tmp_path, django_capture_on_comm
     for line in (
         "| Exact copies of real rows `privacy.exact_copies` | 0 | 0 is the only safe value |",
         "| Quality (overall) `quality.overall` | 0.891 | higher is better, 0 to 1 |",
-        "| Black | 2,513 | 2,489 | 9.6% | 9.5% | 0.891 | 0.105 | distorted |",
-        "- Warning: `privacy.dcr_baseline_protection = 0.2398 (must be >= 0.3)`",
-        "- Warning: `fairness.flagged_slices = 3 (must be == 0)`",
-        f"- Waiver by demo-reviewer ({faithful.decisions.get().created_at:%Y-%m-%d}): {APPROVED_WAIVER}",
-        "- race = Asian-Pac-Islander: distorted",
+        # A gap of 0.105 on 2,489 rows is within sampling noise at that size: not flagged.
+        "| Black | 2,513 | 2,489 | 9.6% | 9.5% | 0.891 | 0.105 | — |",
+        "### Is this synthetic data anonymous?",
+        "- **Singling out** (Can a real person be isolated in the synthetic data?): **not shown to be at risk at "
+        "the policy's thresholds**.",
+        "- **Membership** (Can an attacker tell who was in the training data?): **not shown to be at risk at the "
+        "policy's thresholds**.",
+        "No failing or warning rule, reviewer concern or open flag is recorded.",
         "First version of this dataset: nothing to compare.",
         "- `uci-ml-repository:adult` at version adult.data (1996): personal data yes, legal basis: public research "
         "dataset (CC BY 4.0); de-identified census microdata; owner UCI Machine Learning Repository; licence CC-BY-4.0",
@@ -74,15 +71,22 @@ def test_demo_cards_and_audit_exports(settings, tmp_path, django_capture_on_comm
         assert line in markdown, line
     check = faithful.policy_checks.latest()
     passing = sum(1 for o in check.outcomes if o["verdict"] == "pass")
-    assert f"Policy verdict **WARN** ({passing} of {len(check.outcomes)} rules pass; check of " in markdown
+    assert passing == len(check.outcomes)
+    assert f"Policy verdict **PASS** ({passing} of {passing} rules pass; check of " in markdown
     assert "Status: **Approved**. Approvals required: 1 (1 in the current review round)." in markdown
 
     leaky_markdown = _card(consumer, leaky, "md")
     for line in (
         "Review status: **Pending review**.",
         "| Exact copies of real rows `privacy.exact_copies` | 10,483 | 0 is the only safe value |",
+        # Blocked by independent criteria: copies, singling out, near copies, proximity and membership.
         "- Blocking: `privacy.exact_copy_rate = 0.4013 (must be <= 0.001)`",
-        "- Blocking: `privacy.dcr_baseline_protection = 0.002487 (must be >= 0.1)`",
+        "- Blocking: `privacy.singling_out = 0.4012 (must be <= 0.01)`",
+        "- Blocking: `privacy.near_copy_excess = 0.4496 (must be <= 0.05)`",
+        "- Blocking: `privacy.dcr_share = 0.745 (must be <= 0.6)`",
+        "- Blocking: `privacy.membership_auc = 0.7897 (must be <= 0.6)`",
+        "- **Singling out** (Can a real person be isolated in the synthetic data?): **at risk: a blocking rule fails**.",
+        "- **Membership** (Can an attacker tell who was in the training data?): **at risk: a blocking rule fails**.",
         "- Parameter post_processing: — → oversample_training_rows",
         "| Exact copies of real rows | 0 | 10,483 | +10,483 |",
         "No decision yet.",
@@ -92,13 +96,18 @@ def test_demo_cards_and_audit_exports(settings, tmp_path, django_capture_on_comm
 
     for version in (faithful, leaky):
         html = _card(consumer, version, "html")
-        # The evaluation stores distribution summaries, so the card draws all three plots.
-        for plot in ("distributions", "correlations", "fairness"):
+        # The evaluation stores distribution summaries and the privacy attacks' evidence: the card draws them all.
+        for plot in ("proximity", "membership", "distributions", "correlations", "fairness"):
             assert f'id="plot-{plot}"' in html, plot
         body = json.loads(_card(consumer, version, "json"))
         assert body["context"]["identity"]["version_id"] == str(version.pk)
         # The latest revision is served: the first download rendered it, or evidence changes did before.
         assert body["card"]["revision"] == version.cards.count() >= 1
+
+    # The reviewer sees the leak where decisions are made: the privacy plots on the version's admin page.
+    page = _login("demo-reviewer").get(f"/admin/registry/datasetversion/{leaky.pk}/change/").content.decode()
+    assert 'class="module privacy-plots"' in page
+    assert 'id="plot-proximity"' in page and 'id="plot-membership"' in page
 
     auditor = _login("demo-auditor")
     project = faithful.dataset.project
@@ -124,3 +133,5 @@ def test_demo_cards_and_audit_exports(settings, tmp_path, django_capture_on_comm
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read("report.pdf"))).pages)
     for version in (faithful, leaky):
         assert f"Version id {version.pk}" in text
+    assert text.count("Distance to the closest training record") == 2
+    assert text.count("Membership inference attack (ROC)") == 2

@@ -54,7 +54,9 @@ CSV_FILES = [
 def world(project, other_project, team):
     """Two versions of acme (one approved with a waiver), one of another project; audited through services."""
     reviewer = Actor(user=team["reviewer"].user, via="test")
-    approved = make_version(project, team["pipeline"].user, metrics={**PASSING, "privacy.dcr_baseline_protection": 0.2})
+    approved = make_version(
+        project, team["pipeline"].user, metrics={**PASSING, "privacy.dcr_overfitting_protection": 0.2}
+    )
     pending = make_version(project, team["pipeline"].user, dataset=approved.dataset, number=approved.number + 1)
     foreign = make_version(other_project, team["outsider"].user)
     for version in (approved, pending, foreign):
@@ -118,13 +120,13 @@ def test_csv_export_round_trips(world, run):
     evaluations = {row["version_id"]: row for row in _csv(archive, "evaluations.csv")}
     assert json.loads(evaluations[str(world["approved"].pk)]["metrics"]) == {
         **PASSING,
-        "privacy.dcr_baseline_protection": 0.2,
+        "privacy.dcr_overfitting_protection": 0.2,
     }
     decisions = _csv(archive, "decisions.csv")
     assert [(d["version_id"], d["action"], d["decided_by"], d["waiver"]) for d in decisions] == [
         (str(world["approved"].pk), "approve", "r-reviewer", "coarse columns")
     ]
-    assert json.loads(decisions[0]["waived_rules"]) == ["privacy.dcr_baseline_protection = 0.2 (must be >= 0.3)"]
+    assert json.loads(decisions[0]["waived_rules"]) == ["privacy.dcr_overfitting_protection = 0.2 (must be >= 0.3)"]
     events = _csv(archive, "audit_events.csv")
     expected = AuditEvent.objects.filter(
         project_id=world["approved"].dataset.project_id, sequence__lte=int(events[-1]["sequence"])
@@ -376,7 +378,9 @@ def test_pdf_lays_out_comments_and_waivers_of_ten_thousand_characters(project, t
     # Words wrap; a 10,000-character word must be split by the layout as well.
     comment = ("The DCR evidence was reviewed against the holdout; coarse columns explain it. " * 130)[:10_000]
     waiver = "w" * 9_999 + "!"
-    version = make_version(project, team["pipeline"].user, metrics={**PASSING, "privacy.dcr_baseline_protection": 0.2})
+    version = make_version(
+        project, team["pipeline"].user, metrics={**PASSING, "privacy.dcr_overfitting_protection": 0.2}
+    )
     reviewer = Actor(user=team["reviewer"].user, via="test")
     policy_check_run(actor=reviewer, version=version, trigger="evaluation")
     version_decide(actor=reviewer, version=version, action="approve", comment=comment, waiver=waiver)
