@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,10 +12,11 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from registry.evaluation.privacy import distance as distance_module
 from registry.evaluation.privacy.copies import near_copies
-from registry.evaluation.privacy.distance import nearest_two
+from registry.evaluation.privacy.distance import distance_to_closest_record, nearest_two
 from registry.evaluation.privacy.intervals import bootstrap, clopper_pearson, newcombe_difference
-from registry.evaluation.privacy.membership import auc, tpr_at_fpr
+from registry.evaluation.privacy.membership import _Resampler, auc, tpr_at_fpr
 from registry.evaluation.privacy.proximity import dcr_share, nndr, ratios
 from registry.evaluation.privacy.singling_out import quasi_identifier_uniqueness, unique_exact_matches
 
@@ -70,9 +73,9 @@ def test_dcr_share_counts_ties_half_and_nndr_reads_nearest_over_second():
     assert result["p10_ratio"] == pytest.approx(result["synthetic_p10"] / 0.5)
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(0, 2**31 - 1))
-def test_nearest_two_equals_brute_force(seed):
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.0, 1.0]))
+def test_nearest_two_and_dcr_equal_brute_force_with_and_without_the_group_pass(seed, group_share):
     generator = np.random.default_rng(seed)
 
     def table(rows):
@@ -88,7 +91,12 @@ def test_nearest_two_equals_brute_force(seed):
 
     data, reference = table(int(generator.integers(1, 25))), table(int(generator.integers(2, 25)))
     sdtypes = {"x": "numerical", "c": "categorical", "t": "datetime"}
-    ours = nearest_two(data, reference, sdtypes)
+    # The group pass (rows compared first with the reference rows sharing their categories) is forced on
+    # or off: the distances must not depend on it.
+    with patch.object(distance_module, "_GROUP_PAIR_SHARE", group_share):
+        ours = nearest_two(data, reference, sdtypes)
+        dcr = distance_to_closest_record(data, reference, sdtypes)
+    assert np.array_equal(dcr, ours[:, 0])
     span = {
         "x": reference["x"].max() - reference["x"].min(),  # NaN when the reference has no value
         "t": (reference["t"].max() - reference["t"].min()).total_seconds(),
@@ -145,3 +153,16 @@ def test_near_copies_match_every_column_but_one():
 def test_newcombe_difference_reproduces_the_published_table(a, n, b, m, expected):
     low, high = newcombe_difference(a, n, b, m)
     assert (round(low, 4), round(high, 4)) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores, scores, st.integers(0, 2**31 - 1))
+def test_bootstrap_multiplicities_give_the_statistic_of_the_resampled_records(members, non_members, seed):
+    resampler = _Resampler(members, non_members)
+    weights, counts = resampler.draw(np.random.default_rng(seed))
+    # The resample as arrays: each record repeated as often as it was drawn.
+    drawn_members = np.repeat(members, weights)
+    drawn_non_members = np.repeat(non_members[resampler.non_member_order], counts)
+    assert abs(resampler.auc(weights, counts) - auc(drawn_members, drawn_non_members)) <= 1e-12
+    for rate in (0.0, 0.01, 0.1, 0.5):
+        assert resampler.tpr(weights, counts, rate) == tpr_at_fpr(drawn_members, drawn_non_members, rate)

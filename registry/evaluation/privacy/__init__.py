@@ -18,6 +18,8 @@ evidence compares the holdout with a seeded sample of the training table of the 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -54,8 +56,13 @@ def _holdout_usable(data: PreparedData, config: EvaluationConfig) -> bool:
     return data.holdout is not None and len(data.holdout) >= config.privacy_min_holdout_rows
 
 
-def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: dict) -> dict:
-    """sdmetrics' DCR scores; the distances go into ``shared`` for the holdout evidence."""
+def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: dict, pool: Executor) -> dict:
+    """sdmetrics' DCR scores; the distances go into ``shared`` for the holdout evidence.
+
+    The random baseline's distances (as many rows as the synthetic table, all of them far from the real
+    ones, so the costliest search) are computed on ``pool`` while the rest of the privacy kind runs; the
+    baseline is completed by ``shared["finish_baseline"]()``.
+    """
     sdtypes = data.evaluated
     columns = [name for name, sdtype in sdtypes.items() if sdtype in DCR_SDTYPES]
     if not columns:
@@ -76,12 +83,9 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
         dcr_synthetic = distance_to_closest_record(synthetic, data.real, sdtypes)
     shared["synthetic"] = synthetic
     random_table = random_baseline_table(data.real, len(synthetic), config.seed)
-    dcr_random = distance_to_closest_record(random_table, data.real, sdtypes)
+    random_distances = pool.submit(distance_to_closest_record, random_table, data.real, sdtypes)
     synthetic_median = float(np.median(dcr_synthetic))
-    random_median = float(np.median(dcr_random))
-    score = baseline_score(synthetic_median, random_median)
     metrics["privacy.dcr_median"] = synthetic_median
-    metrics["privacy.dcr_baseline_protection"] = score
     result = {
         "columns": columns,
         "synthetic_rows_evaluated": len(synthetic),
@@ -89,7 +93,14 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
         "reference_rows": len(data.real),
         "median": synthetic_median,
         "distribution": distribution(dcr_synthetic),
-        "baseline": {
+    }
+
+    def finish_baseline() -> None:
+        dcr_random = random_distances.result()
+        random_median = float(np.median(dcr_random))
+        score = baseline_score(synthetic_median, random_median)
+        metrics["privacy.dcr_baseline_protection"] = score
+        result["baseline"] = {
             "score": score,
             "random_median": random_median,
             "random_distribution": distribution(dcr_random),
@@ -97,12 +108,13 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
                 f"uniform per column over the real ranges and categories, drawn as sdmetrics draws it with "
                 f"DCRBaselineProtection._seed = {config.seed} and np.random.seed({config.seed})"
             ),
-        },
-    }
-    if sampled:
-        result["confidence_interval_95"] = bootstrap_intervals(
-            dcr_synthetic, dcr_random, config.dcr_bootstrap_resamples, config.seed
-        )
+        }
+        if sampled:
+            result["confidence_interval_95"] = bootstrap_intervals(
+                dcr_synthetic, dcr_random, config.dcr_bootstrap_resamples, config.seed
+            )
+
+    shared["finish_baseline"] = finish_baseline
     if data.holdout is None:
         result["overfitting"] = {"skipped": "no holdout table was given"}
     else:
@@ -325,16 +337,20 @@ def evaluate_privacy(data: PreparedData, config: EvaluationConfig) -> KindResult
     if "rate" in near:
         metrics["privacy.near_copy_rate"] = near["rate"]
         near["rate_interval_95"] = clopper_pearson(near["count"], len(data.synthetic))
-    result.results = {
-        "keys_excluded": data.keys,
-        "exact_copies": copies,
-        "near_copies": near,
-        "new_row_synthesis": rows,
-        "dcr": _dcr(data, config, metrics, shared),
-        "disclosure_protection": _disclosure(data, config, metrics),
-        "singling_out": _singling_out(data, config, columns, metrics),
-    }
-    result.results["holdout_evidence"] = _holdout_evidence(data, config, result, near, shared)
+    # One helper thread: the random baseline's search overlaps everything below (NumPy releases the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="privacy-baseline") as pool:
+        result.results = {
+            "keys_excluded": data.keys,
+            "exact_copies": copies,
+            "near_copies": near,
+            "new_row_synthesis": rows,
+            "dcr": _dcr(data, config, metrics, shared, pool),
+            "disclosure_protection": _disclosure(data, config, metrics),
+            "singling_out": _singling_out(data, config, columns, metrics),
+        }
+        result.results["holdout_evidence"] = _holdout_evidence(data, config, result, near, shared)
+        if "finish_baseline" in shared:
+            shared.pop("finish_baseline")()
     smallest = min(len(data.real), len(data.synthetic))
     if smallest < config.privacy_min_rows:
         reason = (

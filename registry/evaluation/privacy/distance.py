@@ -13,6 +13,14 @@ column distance below by ``(d - 1) / K``). For each synthetic row the exact dist
 for the pair with the smallest bound and for the pairs whose bound does not exceed the best exact
 distance found, so the minimum is exact.
 
+Before that, a cheaper pass settles most rows of typical tables. Each data row is compared exactly with
+the reference rows equal to it in every categorical (and boolean) column, and then with those differing in
+exactly one of them. A reference row left out differs in at least two, each costing exactly 1 in the row's
+sum, so a best sum (for ``nearest_two`` the second best) of at most 2 is final; with only the first level
+the limit is 1. The other rows go through the bound above. An exact pair costs tens of times a bound pair,
+so a level runs only while its pairs stay within ``_GROUP_PAIR_SHARE`` of all pairs (measured best at 1%
+on the demo and at 30k rows); a table without discriminating categories skips the pass.
+
 ``nearest_two`` gives the two smallest distances (for NNDR) the same way, pruning against the second best.
 Both take optional per-column ``scales`` (the ranges to divide by): the privacy evidence beyond sdmetrics
 measures every table against the training table's ranges, so that "close" means one thing throughout.
@@ -20,24 +28,27 @@ measures every table against the training table's ranges, so that "close" means 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from registry.evaluation.keys import joint_codes
+from registry.evaluation.keys import combine_keys, joint_codes
 
 DCR_SDTYPES = ("numerical", "datetime", "categorical", "boolean")
-_THERMOMETER_BINS = 16
+_THERMOMETER_BINS = 8
 _MAX_ONE_HOT = 128
 _ROW_BLOCK = 256
 _REFERENCE_TILE = 32_768
 _PAIR_CHUNK = 2_000_000
 # Above this share of candidate pairs, gathering pairs costs more than computing the whole tile.
 _DENSE_SHARE = 0.2
-# Bounds are exact multiples of 1/16 in float32; the margin only absorbs the cast of the threshold.
+# Bounds are exact multiples of 1/8 in float32; the margin only absorbs the cast of the threshold.
 _MARGIN = 1e-3
+# The group pass runs when pairs within groups are at most this share of all pairs.
+_GROUP_PAIR_SHARE = 0.01
 
 
 @dataclass
@@ -179,10 +190,66 @@ def _bound_features(columns: list[_Column], n_data: int, n_ref: int) -> tuple[np
     return data_features, ref_features, offset
 
 
-def _refine(columns: list[_Column], rows: np.ndarray, refs: np.ndarray, best: np.ndarray, first: int) -> None:
-    for start in range(0, rows.size, _PAIR_CHUNK):
-        chunk_rows, chunk_refs = rows[start : start + _PAIR_CHUNK], refs[start : start + _PAIR_CHUNK]
-        np.minimum.at(best, chunk_rows, _exact_sums(columns, chunk_rows + first, chunk_refs))
+def _key_groups(parts: list[_Column], n_data: int, n_ref: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each data row, the reference rows with the same values in ``parts``: (order, starts, counts)."""
+    if parts:
+        data_key, ref_key = combine_keys([[c.data, c.reference] for c in parts], [n_data, n_ref])
+    else:
+        data_key, ref_key = np.zeros(n_data, dtype=np.int64), np.zeros(n_ref, dtype=np.int64)
+    ref_order = np.argsort(ref_key, kind="stable")
+    sorted_keys = ref_key[ref_order]
+    starts = np.searchsorted(sorted_keys, data_key, side="left")
+    counts = np.searchsorted(sorted_keys, data_key, side="right") - starts
+    return ref_order, starts, counts
+
+
+def _pairs_of(ref_order: np.ndarray, starts: np.ndarray, counts: np.ndarray):
+    """Chunks of (data row, reference row) pairs of the groups, at most about ``_PAIR_CHUNK`` pairs each."""
+    rows = np.flatnonzero(counts)
+    ends = np.cumsum(counts[rows])
+    first = 0
+    while first < rows.size:
+        done = int(ends[first - 1]) if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, done + _PAIR_CHUNK, side="right")))
+        chunk_rows = rows[first:last]
+        sizes = counts[chunk_rows]
+        pair_rows = np.repeat(chunk_rows, sizes)
+        offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        yield pair_rows, ref_order[np.repeat(starts[chunk_rows], sizes) + offsets]
+        first = last
+
+
+def _group_pairs(columns: list[_Column], n_data: int, n_ref: int) -> tuple[float, Iterator] | None:
+    """Pairs (data row, reference row) that differ in at most ``level`` categorical columns, and the sum
+    below which a row's distance is final, or None (no categorical column, or too many pairs).
+
+    Level 0: the pairs equal in every categorical column. Level 1 adds, for each categorical column, the pairs
+    equal in all the others and different in it, so each pair comes once. A pair left out differs in at
+    least level + 1 categorical columns, each costing exactly 1: a best sum of at most level + 1 is final.
+    """
+    categorical = [column for column in columns if column.kind == "categorical"]
+    if not categorical or n_data == 0 or n_ref == 0:
+        return None
+    budget = _GROUP_PAIR_SHARE * n_data * n_ref
+    exact = _key_groups(categorical, n_data, n_ref)
+    if exact[2].sum(dtype=np.float64) > budget:
+        return None
+    sources = [_pairs_of(*exact)]
+    spent = float(exact[2].sum(dtype=np.float64))
+    level = 0
+    groups = [_key_groups([c for c in categorical if c is not left_out], n_data, n_ref) for left_out in categorical]
+    wider = sum(float(g[2].sum(dtype=np.float64)) for g in groups)
+    if spent + wider <= budget:
+        level = 1
+        for left_out, group in zip(categorical, groups, strict=True):
+            sources.append(_differing_in(left_out, _pairs_of(*group)))
+    return float(level + 1), itertools.chain.from_iterable(sources)
+
+
+def _differing_in(column: _Column, pairs):
+    for rows, refs in pairs:
+        keep = column.data[rows] != column.reference[refs]
+        yield rows[keep], refs[keep]
 
 
 def distance_to_closest_record(
@@ -196,42 +263,73 @@ def distance_to_closest_record(
     if not columns:
         raise ValueError("There are no overlapping statistical columns to measure.")
     n_data, n_ref = len(data), len(reference)
-    data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
-    result = np.empty(n_data, dtype=np.float64)
-    for first in range(0, n_data, _ROW_BLOCK):
-        last = min(first + _ROW_BLOCK, n_data)
-        local = np.arange(last - first)
-        best = np.full(last - first, np.inf)
-        block = data_features[first:last]
-        for tile in range(0, n_ref, _REFERENCE_TILE):
-            bounds = block @ ref_features[:, tile : tile + _REFERENCE_TILE]
-            nearest = bounds.argmin(axis=1) + tile
-            np.minimum(best, _exact_sums(columns, local + first, nearest), out=best)
-            threshold = (best - offset[first:last] + _MARGIN).astype(np.float32)
-            candidates = bounds <= threshold[:, None]
-            if np.count_nonzero(candidates) > _DENSE_SHARE * candidates.size:
-                # A loose bound (e.g. only high-cardinality columns): every pair, by broadcasting.
-                refs = np.arange(tile, tile + bounds.shape[1])
-                dense = _exact_sums(columns, local[:, None] + first, refs[None, :]).min(axis=1)
-                np.minimum(best, dense, out=best)
-                continue
-            flat = np.flatnonzero(candidates)
-            if flat.size:
-                rows, refs = np.divmod(flat, bounds.shape[1])
-                _refine(columns, rows, refs + tile, best, first)
-        result[first:last] = best / len(columns)
-    return result
+    settled = np.full(n_data, np.inf)
+    grouped = _group_pairs(columns, n_data, n_ref)
+    for rows, refs in grouped[1] if grouped else ():
+        if rows.size:
+            sums = _exact_sums(columns, rows, refs)
+            heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            np.minimum.at(settled, rows[heads], np.minimum.reduceat(sums, heads))
+    # A pair not compared costs at least the group pass's limit: a best up to it is final.
+    todo = np.flatnonzero(~(settled <= grouped[0])) if grouped else np.arange(n_data)
+    result = settled.copy()
+    if todo.size:
+        data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
+        for start in range(0, todo.size, _ROW_BLOCK):
+            block_rows = todo[start : start + _ROW_BLOCK]
+            best = settled[block_rows].copy()
+            _nearest_block(columns, block_rows, data_features[block_rows], ref_features, offset[block_rows], best)
+            result[block_rows] = best
+    return result / len(columns)
+
+
+def _nearest_block(
+    columns: list[_Column],
+    block_rows: np.ndarray,
+    block: np.ndarray,
+    ref_features: np.ndarray,
+    offset: np.ndarray,
+    best: np.ndarray,
+) -> None:
+    """Lower ``best`` (sums) of the data rows ``block_rows`` to their exact nearest distance sums."""
+    n_ref = ref_features.shape[1]
+    for tile in range(0, n_ref, _REFERENCE_TILE):
+        bounds = block @ ref_features[:, tile : tile + _REFERENCE_TILE]
+        nearest = bounds.argmin(axis=1) + tile
+        np.minimum(best, _exact_sums(columns, block_rows, nearest), out=best)
+        threshold = (best - offset + _MARGIN).astype(np.float32)
+        candidates = bounds <= threshold[:, None]
+        if np.count_nonzero(candidates) > _DENSE_SHARE * candidates.size:
+            # A loose bound (e.g. only high-cardinality columns): every pair, by broadcasting.
+            refs = np.arange(tile, tile + bounds.shape[1])
+            dense = _exact_sums(columns, block_rows[:, None], refs[None, :]).min(axis=1)
+            np.minimum(best, dense, out=best)
+            continue
+        flat = np.flatnonzero(candidates)
+        for start in range(0, flat.size, _PAIR_CHUNK):
+            local, refs = np.divmod(flat[start : start + _PAIR_CHUNK], bounds.shape[1])
+            np.minimum.at(best, local, _exact_sums(columns, block_rows[local], refs + tile))
 
 
 def _merge_two(best: np.ndarray, rows: np.ndarray, distances: np.ndarray) -> None:
-    """Fold (row, distance) pairs into each row's two smallest distances (``best`` has shape (rows, 2))."""
-    candidates = np.concatenate([best.ravel(), distances])
-    owners = np.concatenate([np.repeat(np.arange(best.shape[0]), 2), rows])
-    order = np.lexsort((candidates, owners))
-    owners, candidates = owners[order], candidates[order]
-    first = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    best[owners[first], 0] = candidates[first]
-    best[owners[first], 1] = candidates[first + 1]
+    """Fold (row, distance) pairs into each row's two smallest distances (``best`` has shape (rows, 2)).
+
+    Without sorting the pairs: each row's smallest candidate, then the smallest of the others (one
+    occurrence of the smallest removed, so a tie gives the same value twice), then the two smallest of four.
+    """
+    n = best.shape[0]
+    first = np.full(n, np.inf)
+    np.minimum.at(first, rows, distances)
+    at_min = np.flatnonzero(distances == first[rows])
+    position = np.full(n, distances.size)
+    np.minimum.at(position, rows[at_min], at_min)
+    rest = distances.copy()
+    rest[position[position < distances.size]] = np.inf
+    second = np.full(n, np.inf)
+    np.minimum.at(second, rows, rest)
+    four = np.column_stack([best, first, second])
+    four.sort(axis=1)
+    best[:] = four[:, :2]
 
 
 def nearest_two(
@@ -250,35 +348,53 @@ def nearest_two(
     n_data, n_ref = len(data), len(reference)
     if n_ref < 2:
         raise ValueError("the second-nearest row needs a reference of at least two rows")
-    data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
-    result = np.empty((n_data, 2), dtype=np.float64)
-    for first in range(0, n_data, _ROW_BLOCK):
-        last = min(first + _ROW_BLOCK, n_data)
-        local = np.arange(last - first)
-        best = np.full((last - first, 2), np.inf)
-        block = data_features[first:last]
-        for tile in range(0, n_ref, _REFERENCE_TILE):
-            bounds = block @ ref_features[:, tile : tile + _REFERENCE_TILE]
-            width = bounds.shape[1]
-            # The two smallest bounds of each row seed its two best distances (two argmins cost less than
-            # one argpartition).
-            nearest = bounds.argmin(axis=1)
-            if width >= 2:
-                kept = bounds[local, nearest]
-                bounds[local, nearest] = np.inf
-                seeds = np.column_stack([nearest, bounds.argmin(axis=1)]) + tile
-                bounds[local, nearest] = kept
-            else:
-                seeds = (nearest + tile)[:, None]
-            seed_rows = np.repeat(local, seeds.shape[1])
-            _merge_two(best, seed_rows, _exact_sums(columns, seed_rows + first, seeds.ravel()))
-            threshold = (best[:, 1] - offset[first:last] + _MARGIN).astype(np.float32)
-            candidates = bounds <= threshold[:, None]
-            # The seeds were scored already: do not count a reference row twice.
-            candidates[np.repeat(local, seeds.shape[1]), seeds.ravel() - tile] = False
-            flat = np.flatnonzero(candidates)
-            for start in range(0, flat.size, _PAIR_CHUNK):
-                rows, refs = np.divmod(flat[start : start + _PAIR_CHUNK], width)
-                _merge_two(best, rows, _exact_sums(columns, rows + first, refs + tile))
-        result[first:last] = best / len(columns)
-    return result
+    settled = np.full((n_data, 2), np.inf)
+    grouped = _group_pairs(columns, n_data, n_ref)
+    for rows, refs in grouped[1] if grouped else ():
+        if rows.size:
+            _merge_two(settled, rows, _exact_sums(columns, rows, refs))
+    # Pairs not compared cost at least the group pass's limit: a second best up to it is final, and the best.
+    todo = np.flatnonzero(~(settled[:, 1] <= grouped[0])) if grouped else np.arange(n_data)
+    result = settled.copy()
+    if todo.size:
+        data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
+        for start in range(0, todo.size, _ROW_BLOCK):
+            block_rows = todo[start : start + _ROW_BLOCK]
+            # From scratch over every reference row: the group pass's pairs would otherwise count twice.
+            result[block_rows] = _nearest_two_block(
+                columns, block_rows, data_features[block_rows], ref_features, offset[block_rows]
+            )
+    return result / len(columns)
+
+
+def _nearest_two_block(
+    columns: list[_Column], block_rows: np.ndarray, block: np.ndarray, ref_features: np.ndarray, offset: np.ndarray
+) -> np.ndarray:
+    """The two exact smallest distance sums ((rows, 2)) of the data rows ``block_rows``, over every reference row."""
+    n_ref = ref_features.shape[1]
+    local = np.arange(block_rows.size)
+    best = np.full((block_rows.size, 2), np.inf)
+    for tile in range(0, n_ref, _REFERENCE_TILE):
+        bounds = block @ ref_features[:, tile : tile + _REFERENCE_TILE]
+        width = bounds.shape[1]
+        # The two smallest bounds of each row seed its two best distances (two argmins cost less than
+        # one argpartition).
+        nearest = bounds.argmin(axis=1)
+        if width >= 2:
+            kept = bounds[local, nearest]
+            bounds[local, nearest] = np.inf
+            seeds = np.column_stack([nearest, bounds.argmin(axis=1)]) + tile
+            bounds[local, nearest] = kept
+        else:
+            seeds = (nearest + tile)[:, None]
+        seed_rows = np.repeat(local, seeds.shape[1])
+        _merge_two(best, seed_rows, _exact_sums(columns, block_rows[seed_rows], seeds.ravel()))
+        threshold = (best[:, 1] - offset + _MARGIN).astype(np.float32)
+        candidates = bounds <= threshold[:, None]
+        # The seeds were scored already: do not count a reference row twice.
+        candidates[seed_rows, seeds.ravel() - tile] = False
+        flat = np.flatnonzero(candidates)
+        for start in range(0, flat.size, _PAIR_CHUNK):
+            rows, refs = np.divmod(flat[start : start + _PAIR_CHUNK], width)
+            _merge_two(best, rows, _exact_sums(columns, block_rows[rows], refs + tile))
+    return best

@@ -14,7 +14,9 @@ never seen by the generator). Reported:
 - per group of each sensitive attribute, the AUC on that group's records: a generator may leak one
   group's members (a small minority is more easily memorised) while the whole looks safe.
 
-Intervals: percentile bootstrap, members and non-members resampled separately (seeded).
+Intervals: percentile bootstrap, members and non-members resampled separately (seeded). A resample is
+drawn as multiplicities (how often each record was drawn), and each statistic is read from the records
+sorted once: O(n) per resample instead of a sort, the same statistic as computing it on the resampled arrays.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from registry.evaluation.privacy.intervals import bootstrap
+from registry.evaluation.privacy.intervals import LEVEL
 
 SOURCE = (
     "distance-to-closest-synthetic-record attack: Stadler et al., USENIX Security 2022; TPR at low FPR: "
@@ -35,6 +37,7 @@ FPR_LEVELS = {"1pct": 0.01, "0_1pct": 0.001}
 MIN_NON_MEMBERS = {"1pct": 100, "0_1pct": 1000}
 MIN_PER_GROUP = 30
 ROC_POINTS = 200
+LEVEL_TAIL = (1 - LEVEL) / 2 * 100
 
 
 def auc(member_scores: np.ndarray, non_member_scores: np.ndarray) -> float:
@@ -55,6 +58,63 @@ def tpr_at_fpr(member_scores: np.ndarray, non_member_scores: np.ndarray, rate: f
         return 1.0
     boundary = -np.partition(-non_member_scores, allowed)[allowed]
     return float(np.count_nonzero(member_scores > boundary) / member_scores.size)
+
+
+class _Resampler:
+    """AUC and TPR at a fixed FPR of bootstrap resamples, from multiplicities over the records sorted once."""
+
+    def __init__(self, members: np.ndarray, non_members: np.ndarray) -> None:
+        self.n, self.m = members.size, non_members.size
+        self.non_member_order = np.argsort(non_members, kind="stable")
+        self.non_sorted = non_members[self.non_member_order]
+        self.below = np.searchsorted(self.non_sorted, members, side="left")
+        self.not_above = np.searchsorted(self.non_sorted, members, side="right")
+        self.member_order = np.argsort(members, kind="stable")
+        self.members_sorted = members[self.member_order]
+
+    def draw(self, generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Multiplicities of members and non-members (non-members in sorted order)."""
+        weights = np.bincount(generator.integers(0, self.n, self.n), minlength=self.n)
+        counts = np.bincount(generator.integers(0, self.m, self.m), minlength=self.m)[self.non_member_order]
+        return weights, counts
+
+    def auc(self, weights: np.ndarray, counts: np.ndarray) -> float:
+        cumulative = np.concatenate([[0], np.cumsum(counts)])
+        below = cumulative[self.below]
+        ties = cumulative[self.not_above] - below
+        wins = np.dot(weights, below + 0.5 * ties)
+        return float(wins / (self.n * self.m))
+
+    def tpr(self, weights: np.ndarray, counts: np.ndarray, rate: float) -> float:
+        allowed = int(np.floor(rate * self.m + 1e-9))
+        if allowed >= self.m:
+            return 1.0
+        # The (allowed + 1)-th highest non-member score, counting each record as often as it was drawn.
+        from_top = np.cumsum(counts[::-1])
+        boundary = self.non_sorted[::-1][int(np.searchsorted(from_top, allowed, side="right"))]
+        above = self.n - int(np.searchsorted(self.members_sorted, boundary, side="right"))
+        flagged = weights[self.member_order][self.n - above :].sum() if above else 0
+        return float(flagged / self.n)
+
+
+def _bootstraps(
+    members: np.ndarray, non_members: np.ndarray, rates: Mapping[str, float], resamples: int, seed: int
+) -> dict[str, list[float] | None]:
+    """95% percentile-bootstrap intervals of the AUC and of the TPR at each rate (key "auc" and the rate labels)."""
+    if resamples <= 0 or members.size == 0 or non_members.size == 0:
+        return {"auc": None, **{label: None for label in rates}}
+    resampler = _Resampler(members, non_members)
+    generator = np.random.default_rng(seed)
+    values = {"auc": np.empty(resamples), **{label: np.empty(resamples) for label in rates}}
+    for index in range(resamples):
+        weights, counts = resampler.draw(generator)
+        values["auc"][index] = resampler.auc(weights, counts)
+        for label, rate in rates.items():
+            values[label][index] = resampler.tpr(weights, counts, rate)
+    return {
+        label: [float(bound) for bound in np.percentile(drawn, [LEVEL_TAIL, 100 - LEVEL_TAIL])]
+        for label, drawn in values.items()
+    }
 
 
 def _roc_points(member_scores: np.ndarray, non_member_scores: np.ndarray) -> dict:
@@ -80,37 +140,36 @@ def membership_attack(
     """
     members, non_members = -member_distances, -non_member_distances
     method = f"percentile bootstrap, members and non-members resampled separately ({resamples}, seed {seed})"
+    resolved = {label: rate for label, rate in FPR_LEVELS.items() if non_members.size >= MIN_NON_MEMBERS[label]}
+    intervals = _bootstraps(members, non_members, resolved, resamples, seed)
     result: dict = {
         "members": int(members.size),
         "non_members": int(non_members.size),
         "auc": auc(members, non_members),
-        "auc_interval_95": bootstrap(auc, (members, non_members), resamples=resamples, seed=seed),
+        "auc_interval_95": intervals["auc"],
         "roc": _roc_points(members, non_members),
         "interval_method": method,
         "source": SOURCE,
     }
     for label, rate in FPR_LEVELS.items():
-        if non_members.size < MIN_NON_MEMBERS[label]:
+        if label not in resolved:
             result[f"tpr_at_fpr_{label}"] = None
             result[f"tpr_at_fpr_{label}_insufficient"] = (
                 f"needs at least {MIN_NON_MEMBERS[label]} holdout records to resolve a {rate:.1%} false-positive "
                 f"rate; got {non_members.size}"
             )
             continue
-
-        def statistic(m: np.ndarray, n: np.ndarray, rate: float = rate) -> float:
-            return tpr_at_fpr(m, n, rate)
-
-        result[f"tpr_at_fpr_{label}"] = statistic(members, non_members)
-        result[f"tpr_at_fpr_{label}_interval_95"] = bootstrap(
-            statistic, (members, non_members), resamples=resamples, seed=seed + 1
-        )
+        result[f"tpr_at_fpr_{label}"] = tpr_at_fpr(members, non_members, rate)
+        result[f"tpr_at_fpr_{label}_interval_95"] = intervals[label]
     per_group = {}
     for attribute, (member_values, non_member_values) in (groups or {}).items():
+        member_values, non_member_values = (
+            np.asarray(member_values, dtype=str),
+            np.asarray(non_member_values, dtype=str),
+        )
         rows = []
-        for value in sorted(set(map(str, member_values)) | set(map(str, non_member_values))):
-            in_members = np.asarray([str(v) == value for v in member_values])
-            in_non_members = np.asarray([str(v) == value for v in non_member_values])
+        for value in sorted(set(member_values.tolist()) | set(non_member_values.tolist())):
+            in_members, in_non_members = member_values == value, non_member_values == value
             count_m, count_n = int(in_members.sum()), int(in_non_members.sum())
             row = {"value": value, "members": count_m, "non_members": count_n}
             if min(count_m, count_n) < MIN_PER_GROUP:
@@ -118,9 +177,9 @@ def membership_attack(
                 row["insufficient"] = f"needs at least {MIN_PER_GROUP} members and non-members in the group"
             else:
                 row["auc"] = auc(members[in_members], non_members[in_non_members])
-                row["auc_interval_95"] = bootstrap(
-                    auc, (members[in_members], non_members[in_non_members]), resamples=resamples, seed=seed + 2
-                )
+                row["auc_interval_95"] = _bootstraps(
+                    members[in_members], non_members[in_non_members], {}, resamples, seed + 2
+                )["auc"]
             rows.append(row)
         per_group[attribute] = rows
     result["per_group"] = per_group
