@@ -68,7 +68,10 @@ noise is already about 0.1: below that the number says more about the sample tha
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -78,6 +81,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
+
+_BLAS_LIMIT = threading.Lock()
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 SOURCE = "sdmetrics 0.32 LogisticDetection"
 DEFINITION = (
@@ -290,10 +296,19 @@ def logistic_detection(
     matrix[np.isinf(matrix)] = np.nan
     splitter = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=np.random.RandomState(seed))
     try:
-        with warnings.catch_warnings(), threadpool_limits(limits=blas_threads, user_api="blas"):
+        # threadpoolctl's limit is process-wide and restored on exit: two overlapping limited sections (two
+        # evaluations in one process) would restore each other's thread count mid-fit, so one at a time.
+        with _BLAS_LIMIT, warnings.catch_warnings(), threadpool_limits(limits=blas_threads, user_api="blas"):
             # ConvergenceWarning: the 100-iteration cap is part of the definition (iterations are reported).
             warnings.simplefilter("ignore")
-            outcomes = [_fold(matrix, labels, train, test) for train, test in splitter.split(matrix, labels)]
+            splits = list(splitter.split(matrix, labels))
+            if blas_threads == 1 and _CORES > 1:
+                # Single-threaded BLAS leaves the other cores idle: the folds are independent, and each
+                # fit's arithmetic is the same in any thread, so they run side by side.
+                with ThreadPoolExecutor(max_workers=min(_CORES, len(splits))) as pool:
+                    outcomes = list(pool.map(lambda split: _fold(matrix, labels, *split), splits))
+            else:
+                outcomes = [_fold(matrix, labels, train, test) for train, test in splits]
     except ValueError as error:
         return _incomputable(f"the classifier cannot be fitted: {error}", base)
     aucs = [auc for auc, _ in outcomes]

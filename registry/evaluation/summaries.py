@@ -89,11 +89,16 @@ def _matrix(frame: pd.DataFrame) -> list[list[float | None]]:
 
 
 def _cramers_v(left: pd.Series, right: pd.Series) -> float | None:
-    table = pd.crosstab(left, right)
-    if min(table.shape) < 2:
+    """Cramér's V of the observed categories (rows missing either value left out, as ``pd.crosstab`` does)."""
+    present = (left.notna() & right.notna()).to_numpy()
+    left_codes, left_values = pd.factorize(left[present])
+    right_codes, right_values = pd.factorize(right[present])
+    shape = (len(left_values), len(right_values))
+    if min(shape) < 2:
         return None
-    chi2 = chi2_contingency(table.to_numpy(), correction=False)[0]
-    return float(np.sqrt(chi2 / (table.to_numpy().sum() * (min(table.shape) - 1))))
+    table = np.bincount(left_codes * shape[1] + right_codes, minlength=shape[0] * shape[1]).reshape(shape)
+    chi2 = chi2_contingency(table, correction=False)[0]
+    return float(np.sqrt(chi2 / (table.sum() * (min(shape) - 1))))
 
 
 def _associations(
@@ -105,8 +110,8 @@ def _associations(
         matrix = np.eye(len(columns)).tolist()
         for i, left in enumerate(columns):
             for j in range(i + 1, len(columns)):
-                pair = pd.concat([folded[left], folded[columns[j]]], axis=1, join="inner")
-                value = _cramers_v(pair.iloc[:, 0], pair.iloc[:, 1]) if len(pair) else None
+                pair = folded[left].align(folded[columns[j]], join="inner")  # rows kept in both columns
+                value = _cramers_v(*pair) if len(pair[0]) else None
                 matrix[i][j] = matrix[j][i] = value
         result[side] = to_jsonable(matrix)
     return result

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 from sdmetrics.single_column import KSComplement, TVComplement
 
 from registry.evaluation.engine import EvaluationConfig, run_evaluation
-from registry.evaluation.fairness import holm, under_representation_p
+from registry.evaluation.fairness import holm, ks_complement, under_representation_p
 
 ADULT_ATTRIBUTES = ("race", "sex", "age")
 
@@ -289,3 +291,28 @@ def test_holm_adjusts_step_down():
     assert holm(np.array([0.01, 0.04, 0.03])).tolist() == pytest.approx([0.03, 0.06, 0.06])
     assert holm(np.array([0.5, 0.001])).tolist() == pytest.approx([0.5, 0.002])
     assert holm(np.array([])).size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")), st.integers(-3, 3).map(float)), max_size=40),
+    st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")), st.integers(-3, 3).map(float)), max_size=40),
+)
+def test_ks_complement_equals_sdmetrics(real, synthetic):
+    ours = ks_complement(pd.Series(real, dtype=float), pd.Series(synthetic, dtype=float))
+    reference = KSComplement.compute(pd.Series(real, dtype=float), pd.Series(synthetic, dtype=float))
+    assert (np.isnan(ours) and np.isnan(reference)) or ours == reference
+
+
+def test_ks_complement_equals_sdmetrics_on_datetimes():
+    generator = np.random.default_rng(4)
+    real = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(generator.integers(0, 10**15, 300), unit="ns"))
+    synthetic = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(generator.integers(0, 10**15, 200), unit="ns"))
+    real[::7] = pd.NaT
+    assert ks_complement(real, synthetic) == KSComplement.compute(real, synthetic)
+
+
+def test_ks_complement_equals_sdmetrics_beyond_scipys_exact_mode():
+    generator = np.random.default_rng(5)
+    real, synthetic = pd.Series(generator.normal(0, 1, 12_000)), pd.Series(generator.normal(0.05, 1, 7_001))
+    assert ks_complement(real, synthetic) == KSComplement.compute(real, synthetic)
