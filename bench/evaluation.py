@@ -126,9 +126,9 @@ def _ours_dcr_baseline(real, synthetic):
 
 
 def _sdmetrics_dcr_baseline(real, synthetic):
-    # The same seeded random table as ours (sdmetrics draws it unseeded), built before the clock starts.
-    random_table = random_baseline_table(real, len(synthetic), seed=0)
-    DCRBaselineProtection._generate_random_data = classmethod(lambda cls, data, num_samples=None: random_table)
+    # sdmetrics draws the same random table as ours with its seed hook and NumPy's global generator seeded.
+    DCRBaselineProtection._seed = 0
+    np.random.seed(0)
     metadata, started = _metadata(real), time.perf_counter()
     result = DCRBaselineProtection.compute_breakdown(real, synthetic, metadata, None)
     median = result["median_DCR_to_real_data"]["synthetic_data"]
