@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from core.api.fields import StrictFieldsMixin
 
-from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS
+from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES
 from ..evaluation.sdtypes import SDTYPES
 from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from ..models.catalog import dataset_name_validator
@@ -263,6 +263,11 @@ class EvaluationRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     target_column = serializers.CharField(required=False)
     dcr_synthetic_sample = serializers.IntegerField(required=False, min_value=100)
     cap_missing_datetimes = serializers.ChoiceField(choices=CAP_MISSING_DATETIMES, required=False)
+    report_engine = serializers.ChoiceField(
+        choices=REPORT_ENGINES,
+        required=False,
+        help_text="What computes the quality and diagnostic reports: 'native' (default) or sdmetrics' own reports.",
+    )
     sdtypes = serializers.DictField(child=serializers.ChoiceField(choices=SDTYPES), required=False)
     reference = serializers.FileField(required=False)
     holdout = serializers.FileField(required=False)
@@ -287,6 +292,7 @@ class EvaluationRequestSerializer(StrictFieldsMixin, serializers.Serializer):
         "target_column",
         "dcr_synthetic_sample",
         "cap_missing_datetimes",
+        "report_engine",
         "sdtypes",
     )
 

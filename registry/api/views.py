@@ -288,6 +288,7 @@ EVALUATION_CONFIG_FIELDS = (
     "target_column",
     "dcr_synthetic_sample",
     "cap_missing_datetimes",
+    "report_engine",
     "sdtypes",
 )
 

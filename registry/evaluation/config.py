@@ -8,6 +8,9 @@ from typing import Any
 KINDS = ("quality", "diagnostic", "privacy", "pii", "fairness", "utility")
 # How CAP bins a datetime column with missing values (EvaluationConfig.cap_missing_datetimes).
 CAP_MISSING_DATETIMES = ("sdmetrics", "category")
+# What computes the quality and diagnostic reports (EvaluationConfig.report_engine): the engine's own code
+# ("native", equal to sdmetrics 0.32 to 1e-9, every row) or sdmetrics 0.32's reports themselves.
+REPORT_ENGINES = ("native", "sdmetrics")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,9 @@ class EvaluationConfig:
     # DCR is skipped (with the reason) above this many synthetic x reference row pairs.
     dcr_max_pairs: int = 10_000_000_000
     dcr_bootstrap_resamples: int = 1000
-    # sdmetrics' num_rows_subsample for contingency pairs; None = exact (and no randomness at all).
+    report_engine: str = "native"
+    # sdmetrics' num_rows_subsample for contingency pairs (report_engine "sdmetrics" only; the native
+    # engine always reads every row); None = exact (and no randomness at all).
     quality_subsample: int | None = None
     real_correlation_threshold: float = 0.5
     real_association_threshold: float = 0.3

@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 ENGINE_NAME = "registry-evaluation"
-ENGINE_VERSION = "1"
+# 2: quality and diagnostic reports computed natively (equal to sdmetrics 0.32); "reports" says by what.
+ENGINE_VERSION = "2"
 
 _EVALUATORS: dict[str, Callable[[PreparedData, EvaluationConfig], KindResult]] = {
     "quality": evaluate_quality,
@@ -56,7 +57,7 @@ _EVALUATORS: dict[str, Callable[[PreparedData, EvaluationConfig], KindResult]] =
 class EvaluationResult:
     """What one evaluation produced; every field is plain JSON data, ready to store."""
 
-    engine: dict[str, Any]  # {"name", "version", "libraries": {package: version}}
+    engine: dict[str, Any]  # {"name", "version", "reports": "native" | "sdmetrics", "libraries": {package: version}}
     parameters: dict[str, Any]  # every setting that influenced the numbers, the row counts and the columns
     metrics: dict[str, float | int | None]  # flat dotted keys, what policies read
     results: dict[str, dict[str, Any]]  # per kind: details, or {"skipped": reason} or {"error": message}
@@ -128,7 +129,14 @@ def run_evaluation(
         except Exception as exc:
             results["summaries"] = {"error": f"{type(exc).__name__}: {exc}"}
     return EvaluationResult(
-        engine=to_jsonable({"name": ENGINE_NAME, "version": ENGINE_VERSION, "libraries": library_versions()}),
+        engine=to_jsonable(
+            {
+                "name": ENGINE_NAME,
+                "version": ENGINE_VERSION,
+                "reports": config.report_engine,
+                "libraries": library_versions(),
+            }
+        ),
         parameters=to_jsonable(_parameters(data, config)),
         metrics=to_jsonable(metrics),
         results=to_jsonable(results),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, EvaluationConfig
+from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
 from registry.evaluation.identifiers import key_columns
 from registry.evaluation.sdtypes import infer_sdtype
@@ -56,6 +56,12 @@ def _check_config(config: EvaluationConfig) -> None:
         raise EvaluationInputError("dcr_synthetic_sample", "must be a positive integer or null")
     if config.cap_missing_datetimes not in CAP_MISSING_DATETIMES:
         raise EvaluationInputError("cap_missing_datetimes", f"expected one of {_names(CAP_MISSING_DATETIMES)}")
+    if config.report_engine not in REPORT_ENGINES:
+        raise EvaluationInputError("report_engine", f"expected one of {_names(REPORT_ENGINES)}")
+    if config.quality_subsample is not None and config.report_engine != "sdmetrics":
+        raise EvaluationInputError(
+            "quality_subsample", "only sdmetrics' reports subsample; the native engine reads every row"
+        )
     if not 0 < config.utility_test_fraction < 1:
         raise EvaluationInputError("utility_test_fraction", "must be between 0 and 1")
 

@@ -11,6 +11,7 @@ Pure pandas/NumPy/SciPy: no Django.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,60 +59,74 @@ def _histogram(real: pd.Series, synthetic: pd.Series, sdtype: str, bins: int, mi
     return summary
 
 
-def _folded(series: pd.Series, keep: list[str]) -> pd.Series:
-    text = series.dropna().astype(str)
-    return text.where(text.isin(keep), OTHER)
+@dataclass(frozen=True)
+class _Folded:
+    """A discrete column's rows as codes: 0..k-1 the kept categories, k "other", -1 missing."""
+
+    codes: np.ndarray
+    size: int  # k + 1
 
 
-def _kept_categories(real: pd.Series, max_categories: int, min_count: int) -> list[str]:
-    counts = real.dropna().astype(str).value_counts()
+def _labels(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Row codes (-1 missing) and each code's label: the value as text, as ``astype(str)`` writes it."""
+    codes, uniques = pd.factorize(series)
+    return codes, pd.Series(uniques).astype(str)
+
+
+def _kept_categories(codes: np.ndarray, labels: pd.Series, max_categories: int, min_count: int) -> list[str]:
+    per_code = np.bincount(codes[codes >= 0], minlength=len(labels))
+    counts = pd.Series(per_code).groupby(labels.to_numpy()).sum()  # two values can share a text
     counts = counts[counts >= min_count]
     # Most frequent first; equal counts by name, so the same data always gives the same list.
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [name for name, _ in ordered[:max_categories]]
 
 
-def _frequencies(
-    real: pd.Series, synthetic: pd.Series, sdtype: str, max_categories: int, min_count: int
-) -> dict[str, Any]:
-    keep = _kept_categories(real, max_categories, min_count)
+def _fold(codes: np.ndarray, labels: pd.Series, keep: list[str]) -> _Folded:
+    position = {name: index for index, name in enumerate(keep)}
+    # The last entry maps code -1 (missing) to -1.
+    mapping = np.array([position.get(label, len(keep)) for label in labels] + [-1], dtype=np.int64)
+    return _Folded(mapping[codes], len(keep) + 1)
+
+
+def _frequencies(real: pd.Series, synthetic: pd.Series, sdtype: str, max_categories: int, min_count: int):
+    """The summary of a discrete column, and its folded codes per side for the association matrix."""
+    real_codes, real_labels = _labels(real)
+    keep = _kept_categories(real_codes, real_labels, max_categories, min_count)
     summary: dict[str, Any] = {"sdtype": sdtype, "categories": keep}
-    for side, values in (("real", real), ("synthetic", synthetic)):
-        counts = _folded(values, keep).value_counts()
-        summary[side] = [int(counts.get(name, 0)) for name in keep]
-        summary.setdefault("other", {})[side] = int(counts.get(OTHER, 0))
-        summary.setdefault("missing", {})[side] = int(values.isna().sum())
-    return summary
+    folded = {}
+    for side, (codes, labels) in (("real", (real_codes, real_labels)), ("synthetic", _labels(synthetic))):
+        folded[side] = _fold(codes, labels, keep)
+        counts = np.bincount(folded[side].codes[folded[side].codes >= 0], minlength=folded[side].size)
+        summary[side] = [int(count) for count in counts[: len(keep)]]
+        summary.setdefault("other", {})[side] = int(counts[len(keep)])
+        summary.setdefault("missing", {})[side] = int((codes < 0).sum())
+    return summary, folded
 
 
 def _matrix(frame: pd.DataFrame) -> list[list[float | None]]:
     return to_jsonable(frame.to_numpy().tolist())
 
 
-def _cramers_v(left: pd.Series, right: pd.Series) -> float | None:
-    """Cramér's V of the observed categories (rows missing either value left out, as ``pd.crosstab`` does)."""
-    present = (left.notna() & right.notna()).to_numpy()
-    left_codes, left_values = pd.factorize(left[present])
-    right_codes, right_values = pd.factorize(right[present])
-    shape = (len(left_values), len(right_values))
-    if min(shape) < 2:
+def _cramers_v(left: _Folded, right: _Folded) -> float | None:
+    """Cramér's V of the observed folded categories of the rows where both are present."""
+    both = (left.codes >= 0) & (right.codes >= 0)
+    joint = left.codes[both] * right.size + right.codes[both]
+    table = np.bincount(joint, minlength=left.size * right.size).reshape(left.size, right.size)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]  # only categories seen, as a crosstab
+    if min(table.shape) < 2:
         return None
-    table = np.bincount(left_codes * shape[1] + right_codes, minlength=shape[0] * shape[1]).reshape(shape)
     chi2 = chi2_contingency(table, correction=False)[0]
-    return float(np.sqrt(chi2 / (table.sum() * (min(shape) - 1))))
+    return float(np.sqrt(chi2 / (table.sum() * (min(table.shape) - 1))))
 
 
-def _associations(
-    real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str], kept: Mapping[str, list[str]]
-) -> dict[str, Any]:
+def _associations(folded: Mapping[str, Mapping[str, _Folded]], columns: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {"method": "cramers_v", "columns": columns}
-    for side, frame in (("real", real), ("synthetic", synthetic)):
-        folded = {name: _folded(frame[name], kept[name]) for name in columns}
+    for side in ("real", "synthetic"):
         matrix = np.eye(len(columns)).tolist()
         for i, left in enumerate(columns):
             for j in range(i + 1, len(columns)):
-                pair = folded[left].align(folded[columns[j]], join="inner")  # rows kept in both columns
-                value = _cramers_v(*pair) if len(pair[0]) else None
+                value = _cramers_v(folded[left][side], folded[columns[j]][side])
                 matrix[i][j] = matrix[j][i] = value
         result[side] = to_jsonable(matrix)
     return result
@@ -141,15 +156,14 @@ def distribution_summaries(
          "associations": {"method": "cramers_v", "columns", "real": [[v]], "synthetic": [[v]]}}
     """
     columns: dict[str, Any] = {}
-    kept: dict[str, list[str]] = {}
+    folded: dict[str, dict[str, _Folded]] = {}
     names = [name for name in sdtypes if name in real.columns and name in synthetic.columns][:max_columns]
     for name in names:
         sdtype = sdtypes[name]
         if sdtype in NUMERIC:
             columns[name] = _histogram(real[name], synthetic[name], sdtype, bins, min_count)
         elif sdtype in DISCRETE:
-            columns[name] = _frequencies(real[name], synthetic[name], sdtype, max_categories, min_count)
-            kept[name] = columns[name]["categories"]
+            columns[name], folded[name] = _frequencies(real[name], synthetic[name], sdtype, max_categories, min_count)
         else:
             columns[name] = {"sdtype": sdtype, "skipped": "identifier columns are not summarised"}
     numeric = [n for n in names if sdtypes[n] == "numerical"][:max_matrix_columns]
@@ -168,5 +182,5 @@ def distribution_summaries(
             "synthetic": _matrix(synthetic[numeric].apply(pd.to_numeric, errors="coerce").corr()),
         }
     if len(discrete) >= 2:
-        summary["associations"] = _associations(real, synthetic, discrete, kept)
+        summary["associations"] = _associations(folded, discrete)
     return to_jsonable(summary)

@@ -15,7 +15,7 @@ from core.models import JobState
 from core.permissions import require_capability
 from core.roles import Capability
 
-from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS
+from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES
 from ..evaluation.sdtypes import SDTYPES
 from ..hooks import evidence_changed
 from ..models import DatasetVersion, Evaluation, EvaluationOrigin
@@ -71,6 +71,10 @@ def validate_evaluation_config(version: DatasetVersion, raw: dict[str, Any]) -> 
         if raw["cap_missing_datetimes"] not in CAP_MISSING_DATETIMES:
             raise InvalidInput(f"expected one of {', '.join(CAP_MISSING_DATETIMES)}", field="cap_missing_datetimes")
         config["cap_missing_datetimes"] = raw["cap_missing_datetimes"]
+    if raw.get("report_engine") is not None:
+        if raw["report_engine"] not in REPORT_ENGINES:
+            raise InvalidInput(f"expected one of {', '.join(REPORT_ENGINES)}", field="report_engine")
+        config["report_engine"] = raw["report_engine"]
     sdtypes = dict(raw.get("sdtypes") or {})
     for column, sdtype in sdtypes.items():
         if column not in names:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sdmetrics.reports import DiagnosticReport, QualityReport
 
-from registry.evaluation.engine import EvaluationConfig, run_evaluation
+from registry.evaluation.engine import EvaluationConfig, EvaluationInputError, run_evaluation
 
 TOLERANCE = 1e-9
 
@@ -81,7 +81,7 @@ def test_quality_subsample_reaches_column_pair_trends_and_stays_reproducible(adu
     synthetic = adult.sample(600, random_state=92).reset_index(drop=True)
 
     def pair_scores(**options):
-        config = EvaluationConfig(kinds=("quality",), **options)
+        config = EvaluationConfig(kinds=("quality",), report_engine="sdmetrics", **options)
         result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
         return [pair["score"] for pair in result.results["quality"]["column_pair_trends"]]
 
@@ -90,3 +90,13 @@ def test_quality_subsample_reaches_column_pair_trends_and_stays_reproducible(adu
     assert sampled != exact
     assert pair_scores(quality_subsample=200) == sampled
     assert pair_scores(quality_subsample=200, seed=1) != sampled
+
+
+def test_only_the_sdmetrics_engine_subsamples(adult_small, adult_schema):
+    real, synthetic = adult_small
+    with pytest.raises(EvaluationInputError) as raised:
+        run_evaluation(real, synthetic, columns=adult_schema, config=EvaluationConfig(quality_subsample=200))
+    assert (raised.value.field, raised.value.reason) == (
+        "quality_subsample",
+        "only sdmetrics' reports subsample; the native engine reads every row",
+    )

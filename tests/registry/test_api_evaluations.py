@@ -162,6 +162,29 @@ def test_same_inputs_give_the_same_numbers(pipeline, version, tables, django_cap
     assert first.results == second.results
 
 
+def test_the_report_engine_is_chosen_and_recorded_and_both_give_the_same_scores(
+    pipeline, version, tables, django_capture_on_commit_callbacks
+):
+    evaluations = {}
+    for engine in ("native", "sdmetrics"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _evaluate(pipeline, version, tables, kinds='["quality", "diagnostic"]', report_engine=engine)
+        assert response.status_code == 202, response.content
+        evaluations[engine] = Evaluation.objects.get(pk=response.json()["id"])
+    native, reference = evaluations["native"], evaluations["sdmetrics"]
+    assert (native.parameters["report_engine"], reference.parameters["report_engine"]) == ("native", "sdmetrics")
+    assert native.results["quality"]["computed_by"] == "registry native engine, equal to sdmetrics 0.32.0 QualityReport"
+    assert reference.results["quality"]["computed_by"] == "sdmetrics 0.32.0 QualityReport"
+    assert native.results["diagnostic"]["computed_by"] == (
+        "registry native engine, equal to sdmetrics 0.32.0 DiagnosticReport"
+    )
+    assert reference.results["diagnostic"]["computed_by"] == "sdmetrics 0.32.0 DiagnosticReport"
+    assert (native.engine["reports"], reference.engine["reports"]) == ("native", "sdmetrics")
+    keys = ("quality.overall", "quality.column_shapes", "quality.column_pair_trends", "diagnostic.overall")
+    for key in keys:
+        assert native.metrics[key] == pytest.approx(reference.metrics[key], abs=1e-9)
+
+
 def test_reported_scores_are_stored_apart_and_do_not_move_the_version(pipeline, version):
     response = pipeline.client.post(
         f"/api/v1/versions/{version.pk}/evaluations/",
@@ -214,6 +237,7 @@ def test_nan_in_reported_results_sent_as_multipart_is_a_400(pipeline, version):
             {"cap_missing_datetimes": "ignore"},
             {"cap_missing_datetimes": ['"ignore" is not a valid choice.']},
         ),
+        ({"report_engine": "pandas"}, {"report_engine": ['"pandas" is not a valid choice.']}),
     ],
 )
 def test_bad_configuration_is_a_400_and_nothing_is_queued(pipeline, version, tables, settings, fields, expected):
