@@ -52,7 +52,9 @@ check-deploy: install
 	DEBUG=false SECRET_KEY="$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))")" \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# bench/reports.py prints today's figures beside the recorded ones (bench/reports.json) and marks moves > 30%.
 bench: install
+	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/evaluation.py
 
 # Needs DATABASE_URL pointing at a scratch PostgreSQL database.

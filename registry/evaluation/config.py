@@ -35,6 +35,10 @@ class EvaluationConfig:
     dcr_max_pairs: int = 10_000_000_000
     dcr_bootstrap_resamples: int = 1000
     report_engine: str = "native"
+    # quality.detection (LogisticDetection): False leaves it out (the metric is then absent, not_evaluated);
+    # it fits on at most detection_max_rows rows a table (a seeded sample above it; None = every row).
+    quality_detection: bool = True
+    detection_max_rows: int | None = 50_000
     # sdmetrics' num_rows_subsample for contingency pairs (report_engine "sdmetrics" only; the native
     # engine always reads every row); None = exact (and no randomness at all).
     quality_subsample: int | None = None

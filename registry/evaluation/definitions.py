@@ -122,11 +122,12 @@ OTHER_METRICS: dict[str, tuple[str, str, str]] = {
     ),
     "quality.detection": (
         "Detection", "1 - (2 x max(ROC AUC, 0.5) - 1) of a logistic regression telling real rows from synthetic "
-        "ones, mean over 3 stratified folds (1 = indistinguishable)", SDMETRICS + " LogisticDetection",
+        "ones, mean over 3 stratified folds (1 = indistinguishable); tables above 50,000 rows are sampled to 50,000",
+        SDMETRICS + " LogisticDetection",
     ),
     "diagnostic.overall": ("Diagnostics", "mean of data validity and data structure", SDMETRICS + " DiagnosticReport"),
     "diagnostic.data_validity": (
-        "Data validity", "per column BoundaryAdherence or CategoryAdherence (KeyUniqueness for ids), mean",
+        "Data validity", "per column BoundaryAdherence (numbers, datetimes) or CategoryAdherence (categories), mean",
         SDMETRICS + " DiagnosticReport",
     ),
     "diagnostic.data_structure": ("Data structure", "TableStructure: the same column names", SDMETRICS),

@@ -89,6 +89,18 @@ def _unique_strings(series: pd.Series) -> bool:
     )
 
 
+# A column whose first rows already repeat a value or miss one cannot be a key: this cheap look at a prefix
+# spares the whole-column scans for the (usual) columns that are data.
+_PREFIX_ROWS = 4096
+
+
+def _may_be_key(series: pd.Series) -> bool:
+    if len(series) < MIN_ROWS_NUMBERING:
+        return False
+    head = series.iloc[:_PREFIX_ROWS]
+    return not head.isna().any() and head.is_unique
+
+
 def key_columns(tables: Mapping[str, pd.DataFrame], sdtypes: Mapping[str, str]) -> dict[str, str]:
     """Column -> why it is a key, for the columns not already declared ``id``.
 
@@ -98,12 +110,13 @@ def key_columns(tables: Mapping[str, pd.DataFrame], sdtypes: Mapping[str, str]) 
     for name, sdtype in sdtypes.items():
         if sdtype == "id":
             continue
+        candidates = {label: _may_be_key(frame[name]) for label, frame in tables.items()}
         for label, frame in tables.items():
-            reason = _numbering(frame[name]) or _uuid_like(frame[name])
+            reason = candidates[label] and (_numbering(frame[name]) or _uuid_like(frame[name]))
             if reason:
                 found[name] = f"{reason} in the {label} table"
                 break
         else:
-            if all(_unique_strings(frame[name]) for frame in tables.values()):
+            if all(candidates.values()) and all(_unique_strings(frame[name]) for frame in tables.values()):
                 found[name] = "a different value in every row of every table (a record key)"
     return found

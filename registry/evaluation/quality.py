@@ -112,7 +112,12 @@ def evaluate_quality(data: PreparedData, config: EvaluationConfig) -> KindResult
         "excluded_id_columns": [name for name, sdtype in data.sdtypes.items() if sdtype == "id"],
     }
     outcome = KindResult(metrics=metrics, results=results)
-    detection = detection_result(data.real, data.synthetic, data.sdtypes, config.seed)
+    if not config.quality_detection:
+        results["detection"] = {"skipped": "switched off (quality_detection=False)"}
+        return outcome
+    detection = detection_result(
+        data.real, data.synthetic, data.sdtypes, config.seed, max_rows=config.detection_max_rows
+    )
     results["detection"] = detection
     if detection["insufficient"]:
         outcome.mark_insufficient(detection["reason"], "quality.detection")

@@ -245,3 +245,34 @@ def test_quality_kind_marks_detection_insufficient_on_small_tables(adult_pair, a
     assert reason.startswith("detection needs at least 50 rows in each table (200 real, 40 synthetic)")
     assert result.results["quality"]["detection"]["reason"] == reason
     assert result.metrics["quality.overall"] is not None
+
+
+def test_tables_above_the_row_cap_are_sampled_with_the_seed_and_say_so(adult, adult_sdtypes):
+    real, synthetic = adult.iloc[:900].reset_index(drop=True), adult.iloc[900:1500].reset_index(drop=True)
+    result = detection_result(real, synthetic, adult_sdtypes, seed=3, max_rows=500)
+    positions = np.sort(np.random.default_rng(3).choice(900, size=500, replace=False))
+    synthetic_positions = np.sort(np.random.default_rng(4).choice(600, size=500, replace=False))
+    expected = logistic_detection(
+        real.iloc[positions].reset_index(drop=True),
+        synthetic.iloc[synthetic_positions].reset_index(drop=True),
+        adult_sdtypes,
+        3,
+    )
+    assert result["score"] == expected["score"]
+    assert result["sampled"]["rows"] == {"real": 500, "synthetic": 500}
+    assert result["sampled"]["of"] == {"real": 900, "synthetic": 600}
+    assert result["deviations"][-1] == (
+        "sampled to at most 500 rows a table (detection_max_rows): 500 of 900 real, 500 of 600 synthetic"
+    )
+    assert result["sdmetrics_comparable"] is False
+    unsampled = detection_result(real, synthetic, adult_sdtypes, seed=3, max_rows=900)
+    assert "sampled" not in unsampled
+    assert unsampled["score"] == logistic_detection(real, synthetic, adult_sdtypes, 3)["score"]
+
+
+def test_detection_can_be_switched_off(adult_small, adult_schema):
+    real, synthetic = adult_small
+    config = EvaluationConfig(kinds=("quality",), quality_detection=False)
+    result = run_evaluation(real, synthetic, columns=adult_schema, config=config)
+    assert "quality.detection" not in result.metrics
+    assert result.results["quality"]["detection"] == {"skipped": "switched off (quality_detection=False)"}
