@@ -125,7 +125,9 @@ def run_evaluation(
     if "quality" in kinds:
         # What dataset cards plot, since the real data itself is not kept after the evaluation.
         try:
-            results["summaries"] = distribution_summaries(data.real, data.synthetic, data.sdtypes)
+            results["summaries"] = distribution_summaries(
+                data.real, data.synthetic, data.sdtypes, codes=data.joint_codes
+            )
         except Exception as exc:
             results["summaries"] = {"error": f"{type(exc).__name__}: {exc}"}
     return EvaluationResult(

@@ -11,6 +11,7 @@ import pandas as pd
 from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
 from registry.evaluation.identifiers import key_columns
+from registry.evaluation.keys import joint_codes
 from registry.evaluation.sdtypes import infer_sdtype
 
 SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
@@ -36,6 +37,15 @@ class PreparedData:
     keys: dict[str, str] = field(default_factory=dict)
     unparseable: dict[str, dict[str, int]] = field(default_factory=dict)
     present: dict[str, dict[str, int]] = field(default_factory=dict)
+    _codes: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def joint_codes(self, name: str, tables: tuple[str, ...] = ("real", "synthetic")) -> tuple[list, pd.Index]:
+        """Codes of column ``name`` shared by ``tables`` (``keys.joint_codes``: equal codes iff equal values,
+        missing values one code), computed once per evaluation and shared by every kind that compares values."""
+        key = (name, tables)
+        if key not in self._codes:
+            self._codes[key] = joint_codes([getattr(self, table)[name] for table in tables])
+        return self._codes[key]
 
     @property
     def evaluated(self) -> dict[str, str]:

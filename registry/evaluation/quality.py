@@ -92,6 +92,7 @@ def evaluate_quality(data: PreparedData, config: EvaluationConfig) -> KindResult
             sdtypes,
             real_correlation_threshold=config.real_correlation_threshold,
             real_association_threshold=config.real_association_threshold,
+            codes=data.joint_codes,
         )
     pairs = [dict(pair) for pair in report.column_pair_trends]
     for pair in pairs:

@@ -10,7 +10,7 @@ Pure pandas/NumPy/SciPy: no Django.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,8 @@ from scipy.stats import chi2_contingency
 from common.jsonable import to_jsonable
 
 SUMMARY_VERSION = 1
+# A column's value codes shared by the real and synthetic tables (``PreparedData.joint_codes``).
+CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 NUMERIC = ("numerical", "datetime")
 DISCRETE = ("categorical", "boolean", "ordinal")
 OTHER = "(other)"
@@ -75,8 +77,9 @@ def _labels(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 def _kept_categories(codes: np.ndarray, labels: pd.Series, max_categories: int, min_count: int) -> list[str]:
     per_code = np.bincount(codes[codes >= 0], minlength=len(labels))
-    counts = pd.Series(per_code).groupby(labels.to_numpy()).sum()  # two values can share a text
-    counts = counts[counts >= min_count]
+    present = labels.notna().to_numpy()
+    counts = pd.Series(per_code[present]).groupby(labels.to_numpy()[present]).sum()  # two values can share a text
+    counts = counts[(counts >= min_count) & (counts > 0)]
     # Most frequent first; equal counts by name, so the same data always gives the same list.
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [name for name, _ in ordered[:max_categories]]
@@ -89,13 +92,30 @@ def _fold(codes: np.ndarray, labels: pd.Series, keep: list[str]) -> _Folded:
     return _Folded(mapping[codes], len(keep) + 1)
 
 
-def _frequencies(real: pd.Series, synthetic: pd.Series, sdtype: str, max_categories: int, min_count: int):
+def _shared_labels(codes: CodesOf, name: str) -> tuple[tuple, tuple]:
+    """Both sides' (codes, labels) from value codes already shared by the two tables (missing: -1)."""
+    (real, synthetic), uniques = codes(name)
+    values = np.asarray(uniques, dtype=object)
+    missing = pd.isna(values)
+    labels = pd.Series(uniques).astype(str).where(~missing, None)
+    remap = np.where(missing, -1, np.arange(len(values)))
+    return (remap[real], labels), (remap[synthetic], labels)
+
+
+def _frequencies(
+    real: pd.Series,
+    synthetic: pd.Series,
+    sdtype: str,
+    max_categories: int,
+    min_count: int,
+    shared: tuple[tuple, tuple] | None = None,
+):
     """The summary of a discrete column, and its folded codes per side for the association matrix."""
-    real_codes, real_labels = _labels(real)
+    (real_codes, real_labels), synthetic_side = shared or (_labels(real), _labels(synthetic))
     keep = _kept_categories(real_codes, real_labels, max_categories, min_count)
     summary: dict[str, Any] = {"sdtype": sdtype, "categories": keep}
     folded = {}
-    for side, (codes, labels) in (("real", (real_codes, real_labels)), ("synthetic", _labels(synthetic))):
+    for side, (codes, labels) in (("real", (real_codes, real_labels)), ("synthetic", synthetic_side)):
         folded[side] = _fold(codes, labels, keep)
         counts = np.bincount(folded[side].codes[folded[side].codes >= 0], minlength=folded[side].size)
         summary[side] = [int(count) for count in counts[: len(keep)]]
@@ -142,6 +162,7 @@ def distribution_summaries(
     min_count: int = 5,
     max_columns: int = 200,
     max_matrix_columns: int = 30,
+    codes: CodesOf | None = None,
 ) -> dict[str, Any]:
     """Per-column histograms or frequencies of both tables, plus correlation and association matrices.
 
@@ -163,7 +184,11 @@ def distribution_summaries(
         if sdtype in NUMERIC:
             columns[name] = _histogram(real[name], synthetic[name], sdtype, bins, min_count)
         elif sdtype in DISCRETE:
-            columns[name], folded[name] = _frequencies(real[name], synthetic[name], sdtype, max_categories, min_count)
+            same_type = real[name].dtype == synthetic[name].dtype  # else a value's text could differ per table
+            shared = _shared_labels(codes, name) if codes is not None and same_type else None
+            columns[name], folded[name] = _frequencies(
+                real[name], synthetic[name], sdtype, max_categories, min_count, shared
+            )
         else:
             columns[name] = {"sdtype": sdtype, "skipped": "identifier columns are not summarised"}
     numeric = [n for n in names if sdtypes[n] == "numerical"][:max_matrix_columns]

@@ -166,3 +166,43 @@ def test_bootstrap_multiplicities_give_the_statistic_of_the_resampled_records(me
     assert abs(resampler.auc(weights, counts) - auc(drawn_members, drawn_non_members)) <= 1e-12
     for rate in (0.0, 0.01, 0.1, 0.5):
         assert resampler.tpr(weights, counts, rate) == tpr_at_fpr(drawn_members, drawn_non_members, rate)
+
+
+def _brute_near_copies(real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str]):
+    """Every synthetic row against every real row: equal everywhere, or everywhere but one column."""
+    real_rows = [tuple(row) for row in real[columns].itertuples(index=False)]
+    mask, exact, differing = [], 0, {}
+    for row in synthetic[columns].itertuples(index=False):
+        if tuple(row) in set(real_rows):
+            mask.append(True)
+            exact += 1
+            continue
+        explained = next(
+            (
+                name
+                for position, name in enumerate(columns)
+                if any(all(r[i] == row[i] for i in range(len(columns)) if i != position) for r in real_rows)
+            ),
+            None,
+        )
+        mask.append(explained is not None)
+        if explained is not None:
+            differing[explained] = differing.get(explained, 0) + 1
+    return mask, exact, differing
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6), st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**31 - 1))
+def test_near_copies_equal_a_brute_force_search(width, real_rows, synthetic_rows, seed):
+    generator = np.random.default_rng(seed)
+    columns = [f"c{i}" for i in range(width)]
+
+    def table(rows):
+        return pd.DataFrame({name: generator.integers(0, 3, rows) for name in columns})
+
+    real, synthetic = table(real_rows), table(synthetic_rows)
+    result = near_copies(real, synthetic, columns)
+    mask, exact, differing = _brute_near_copies(real, synthetic, columns)
+    assert result["near_mask"].tolist() == mask
+    assert (result["count"], result["exact"]) == (sum(mask), exact)
+    assert result["differing_column"] == dict(sorted(differing.items(), key=lambda item: -item[1]))

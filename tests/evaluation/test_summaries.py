@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
+from registry.evaluation.keys import joint_codes
 from registry.evaluation.summaries import OTHER, distribution_summaries
 
 
@@ -74,3 +75,15 @@ def test_associations_equal_cramers_v_of_the_folded_crosstab(frames):
                 assert (got is None) == (expected is None), (side, left, right)
                 if expected is not None:
                     assert got == pytest.approx(expected, abs=1e-12), (side, left, right)
+
+
+def test_summaries_from_shared_value_codes_equal_those_computed_alone(frames):
+    real, synthetic = frames
+    sdtypes = dict.fromkeys(real.columns, "categorical")
+
+    def codes(name):
+        return joint_codes([real[name], synthetic[name]])
+
+    alone = distribution_summaries(real, synthetic, sdtypes, min_count=100)
+    shared = distribution_summaries(real, synthetic, sdtypes, min_count=100, codes=codes)
+    assert shared == alone

@@ -14,10 +14,13 @@ once per metric and per pair:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from registry.evaluation.keys import joint_codes
 
 CONTINUOUS_SDTYPES = ("numerical", "datetime")
 DISCRETE_SDTYPES = ("categorical", "ordinal", "boolean")
@@ -46,17 +49,16 @@ class Continuous:
     binning_error: str | None
 
 
-def encode_discrete(real: pd.Series, synthetic: pd.Series) -> Discrete:
-    values = np.concatenate([real.to_numpy(), synthetic.to_numpy()])
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    codes = codes.astype(np.int64, copy=False)
-    missing = np.flatnonzero(pd.isna(uniques))
+def discrete_from_codes(codes: Sequence[np.ndarray], uniques: pd.Index) -> Discrete:
+    """A ``Discrete`` from ``keys.joint_codes``' (real, synthetic) codes and their values."""
+    missing = np.flatnonzero(pd.isna(np.asarray(uniques, dtype=object)))
     return Discrete(
-        real=codes[: len(real)],
-        synthetic=codes[len(real) :],
-        size=len(uniques),
-        missing=int(missing[0]) if missing.size else None,
+        real=codes[0], synthetic=codes[1], size=len(uniques), missing=int(missing[0]) if missing.size else None
     )
+
+
+def encode_discrete(real: pd.Series, synthetic: pd.Series) -> Discrete:
+    return discrete_from_codes(*joint_codes([real, synthetic]))
 
 
 def pair_values(series: pd.Series) -> np.ndarray:

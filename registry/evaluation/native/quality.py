@@ -10,7 +10,7 @@ the properties that have a score (``np.nanmean``). Every row is used: there is n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -23,6 +23,7 @@ from registry.evaluation.native.encoding import (
     DISCRETE_SDTYPES,
     Continuous,
     Discrete,
+    discrete_from_codes,
     encode_continuous,
     encode_discrete,
 )
@@ -35,6 +36,7 @@ from registry.evaluation.native.pair_trends import (
 )
 from registry.evaluation.native.shapes import ks_complement, ks_values, tv_complement
 
+CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 SHAPES = "Column Shapes"
 PAIR_TRENDS = "Column Pair Trends"
 _THREADS = 2
@@ -59,13 +61,13 @@ class _Encoded:
     standardised: tuple = ()  # (real, synthetic) Standardised, continuous columns only
 
 
-def _encode(name: str, sdtype: str, real: pd.Series, synthetic: pd.Series) -> _Encoded:
+def _encode(name: str, sdtype: str, real: pd.Series, synthetic: pd.Series, codes: CodesOf | None) -> _Encoded:
     if sdtype in CONTINUOUS_SDTYPES:
         score = ks_complement(ks_values(real), ks_values(synthetic))
         column = encode_continuous(real, synthetic)
         shape = {"column": name, "metric": "KSComplement", "score": score, "error": None}
         return _Encoded(name, sdtype, shape, column, (standardise(column.real), standardise(column.synthetic)))
-    column = encode_discrete(real, synthetic)
+    column = discrete_from_codes(*codes(name)) if codes is not None else encode_discrete(real, synthetic)
     score, error = tv_complement(column)
     return _Encoded(name, sdtype, {"column": name, "metric": "TVComplement", "score": score, "error": error}, column)
 
@@ -106,11 +108,18 @@ def quality_report(
     *,
     real_correlation_threshold: float,
     real_association_threshold: float,
+    codes: CodesOf | None = None,
 ) -> QualityScores:
-    """Column Shapes and Column Pair Trends of ``synthetic`` against ``real`` for the columns in ``sdtypes``."""
+    """Column Shapes and Column Pair Trends of ``synthetic`` against ``real`` for the columns in ``sdtypes``.
+
+    ``codes``: a column's (real, synthetic) value codes already computed elsewhere (``keys.joint_codes``'
+    shape, e.g. ``PreparedData.joint_codes``), so they are not computed twice.
+    """
     known = [(name, sdtype) for name, sdtype in sdtypes.items() if sdtype in (*CONTINUOUS_SDTYPES, *DISCRETE_SDTYPES)]
     with ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="quality") as pool:
-        encoded = list(pool.map(lambda item: _encode(item[0], item[1], real[item[0]], synthetic[item[0]]), known))
+        encoded = list(
+            pool.map(lambda item: _encode(item[0], item[1], real[item[0]], synthetic[item[0]], codes), known)
+        )
         pairs = list(
             pool.map(
                 lambda pair: _pair(*pair, real_correlation_threshold, real_association_threshold),

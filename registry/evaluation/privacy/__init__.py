@@ -25,7 +25,7 @@ import pandas as pd
 
 from registry.evaluation.config import EvaluationConfig, KindResult
 from registry.evaluation.prepare import PreparedData
-from registry.evaluation.privacy.copies import column_codes, exact_copies, near_copies, new_row_synthesis
+from registry.evaluation.privacy.copies import exact_copies, near_copies, new_row_synthesis
 from registry.evaluation.privacy.dcr_scores import (
     baseline_score,
     bootstrap_intervals,
@@ -159,12 +159,14 @@ def _disclosure(data: PreparedData, config: EvaluationConfig, metrics: dict) -> 
 
 
 def _singling_out(data: PreparedData, config: EvaluationConfig, columns: list[str], metrics: dict) -> dict:
-    result = {"all_columns": unique_exact_matches(data.real, data.synthetic, columns)}
+    result = {"all_columns": unique_exact_matches(data.real, data.synthetic, columns, data.joint_codes)}
     metrics["privacy.singling_out"] = result["all_columns"]["share"]
     known = list(config.quasi_identifiers)
     if known:
-        result["quasi_identifiers"] = unique_exact_matches(data.real, data.synthetic, known)
-        result["quasi_identifier_uniqueness"] = quasi_identifier_uniqueness(data.real, data.synthetic, known)
+        result["quasi_identifiers"] = unique_exact_matches(data.real, data.synthetic, known, data.joint_codes)
+        result["quasi_identifier_uniqueness"] = quasi_identifier_uniqueness(
+            data.real, data.synthetic, known, data.joint_codes
+        )
         metrics["privacy.singling_out_quasi_identifiers"] = result["quasi_identifiers"]["share"]
         metrics["privacy.qi_unique_share"] = result["quasi_identifier_uniqueness"]["k1_share"]
         metrics["privacy.qi_k_lt5_share"] = result["quasi_identifier_uniqueness"]["k_lt5_share"]
@@ -322,7 +324,7 @@ def evaluate_privacy(data: PreparedData, config: EvaluationConfig) -> KindResult
     metrics = result.metrics
     shared: dict = {}  # distances computed once, read by several measures
     columns = list(data.evaluated)
-    codes = column_codes(data.real, data.synthetic, columns)
+    codes = {name: data.joint_codes(name)[0] for name in columns}
     copies = exact_copies(data.real, data.synthetic, columns, codes)
     copied = copies.pop("copied_mask")
     metrics["privacy.exact_copies"] = copies["count"]

@@ -13,7 +13,7 @@ Shares carry exact binomial (Clopper-Pearson) 95% intervals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,15 +25,23 @@ SOURCE_UNIQUE_MATCHES = "NIST CRC SDNist 2.4 (unique_exact_matches)"
 SOURCE_QI_UNIQUENESS = "SmartNoise Evaluator (% unique, k < 5); k-anonymity, Sweeney 2002"
 
 
-def _keys(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    parts = [joint_codes([real[name], synthetic[name]])[0] for name in columns]
+# A column's (real, synthetic) value codes computed elsewhere (``PreparedData.joint_codes``).
+CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
+
+
+def _keys(
+    real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str], codes: CodesOf | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    parts = [(codes(name) if codes else joint_codes([real[name], synthetic[name]]))[0] for name in columns]
     real_key, synthetic_key = combine_keys(parts, [len(real), len(synthetic)])
     return real_key, synthetic_key
 
 
-def unique_exact_matches(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str]) -> dict:
+def unique_exact_matches(
+    real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str], codes: CodesOf | None = None
+) -> dict:
     """Share of the training table's unique records that the synthetic table reproduces exactly."""
-    real_key, synthetic_key = _keys(real, synthetic, columns)
+    real_key, synthetic_key = _keys(real, synthetic, columns, codes)
     values, counts = np.unique(real_key, return_counts=True)
     unique = values[counts == 1]
     matched = int(np.isin(unique, synthetic_key).sum())
@@ -48,9 +56,11 @@ def unique_exact_matches(real: pd.DataFrame, synthetic: pd.DataFrame, columns: S
     }
 
 
-def quasi_identifier_uniqueness(real: pd.DataFrame, synthetic: pd.DataFrame, quasi_identifiers: Sequence[str]) -> dict:
+def quasi_identifier_uniqueness(
+    real: pd.DataFrame, synthetic: pd.DataFrame, quasi_identifiers: Sequence[str], codes: CodesOf | None = None
+) -> dict:
     """Shares of synthetic rows whose quasi-identifiers occur once (k = 1) and 1-4 times (k < 5) in the real table."""
-    real_key, synthetic_key = _keys(real, synthetic, quasi_identifiers)
+    real_key, synthetic_key = _keys(real, synthetic, quasi_identifiers, codes)
     counts = np.bincount(real_key, minlength=int(max(real_key.max(), synthetic_key.max())) + 1)
     k = counts[synthetic_key]
     single, few = int((k == 1).sum()), int(((k >= 1) & (k < 5)).sum())
