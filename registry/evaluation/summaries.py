@@ -67,6 +67,7 @@ class _Folded:
 
     codes: np.ndarray
     size: int  # k + 1
+    missing: bool  # some row is missing (code -1)
 
 
 def _labels(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -89,7 +90,7 @@ def _fold(codes: np.ndarray, labels: pd.Series, keep: list[str]) -> _Folded:
     position = {name: index for index, name in enumerate(keep)}
     # The last entry maps code -1 (missing) to -1.
     mapping = np.array([position.get(label, len(keep)) for label in labels] + [-1], dtype=np.int64)
-    return _Folded(mapping[codes], len(keep) + 1)
+    return _Folded(mapping[codes], len(keep) + 1, bool((codes < 0).any()))
 
 
 def _shared_labels(codes: CodesOf, name: str) -> tuple[tuple, tuple]:
@@ -130,8 +131,9 @@ def _matrix(frame: pd.DataFrame) -> list[list[float | None]]:
 
 def _cramers_v(left: _Folded, right: _Folded) -> float | None:
     """Cramér's V of the observed folded categories of the rows where both are present."""
-    both = (left.codes >= 0) & (right.codes >= 0)
-    joint = left.codes[both] * right.size + right.codes[both]
+    joint = left.codes * right.size + right.codes
+    if left.missing or right.missing:
+        joint = joint[(left.codes >= 0) & (right.codes >= 0)]
     table = np.bincount(joint, minlength=left.size * right.size).reshape(left.size, right.size)
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]  # only categories seen, as a crosstab
     if min(table.shape) < 2:
