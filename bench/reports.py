@@ -8,7 +8,8 @@ scores: reading both tables (``registry.tables.reading.read_table``), then
 
 - **sdmetrics**: ``QualityReport`` and ``DiagnosticReport`` (every row: the Column Pair Trends sampling
   above 50k rows is switched off, NumPy's global RNG seeded), as the registry ran them before;
-- **ours**: ``run_evaluation`` with kinds quality and diagnostic and ``quality_detection=False`` (the same
+- **ours**: the tables read as the evaluation job reads them (Parquet strings dictionary-encoded, as
+  pandas categoricals), ``run_evaluation`` with kinds quality and diagnostic and ``quality_detection=False`` (the same
   reports sdmetrics computes): preparation (types, key detection, type conformance), the native reports
   and the card's distribution summaries (which sdmetrics does not compute);
 - **ours + detection + privacy**: the registry's default job with the privacy kind as well:
@@ -86,7 +87,9 @@ def _ours(kinds: tuple[str, ...], detection: bool):
 
         schema = _schema(real_path)
         started = time.perf_counter()
-        real, synthetic = read_table(real_path, "parquet"), read_table(synthetic_path, "parquet")
+        # As the evaluation job reads them: Parquet strings as categoricals.
+        real = read_table(real_path, "parquet", strings_as_categories=True)
+        synthetic = read_table(synthetic_path, "parquet", strings_as_categories=True)
         read = time.perf_counter() - started
         result = run_evaluation(
             real, synthetic, columns=schema, config=EvaluationConfig(kinds=kinds, quality_detection=detection)

@@ -18,6 +18,27 @@ def joint_codes(columns: Sequence[pd.Series | np.ndarray]) -> tuple[list[np.ndar
     return [codes[bounds[i] : bounds[i + 1]].astype(np.int64) for i in range(len(sizes))], pd.Index(uniques)
 
 
+def categorical_codes(columns: Sequence[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
+    """``joint_codes`` of categorical columns, from their categories and codes (no value is hashed per row).
+
+    Categories are distinct values, so two rows share a code iff they share a value, as with ``joint_codes``;
+    missing values (code -1) get one code of their own, after the values, when any column has one.
+    """
+    values = pd.Index([], dtype=object)
+    for column in columns:
+        categories = pd.Index(column.cat.categories).astype(object)
+        values = values.append(categories[~categories.isin(values)])
+    missing = any(bool((column.cat.codes.to_numpy() < 0).any()) for column in columns)
+    codes = []
+    for column in columns:
+        mapping = values.get_indexer(pd.Index(column.cat.categories).astype(object)).astype(np.int64)
+        mapping = np.append(mapping, len(values))  # code -1 (missing) -> the missing value's code
+        codes.append(mapping[column.cat.codes.to_numpy().astype(np.int64)])
+    if missing:
+        values = values.append(pd.Index([np.nan], dtype=object))
+    return codes, values
+
+
 def combine_keys(parts: Sequence[Sequence[np.ndarray]], sizes: Sequence[int]) -> list[np.ndarray]:
     """Compact row keys (0..k-1) from per-column codes: parts[c][t] are column c's codes in table t."""
     total = int(sum(sizes))

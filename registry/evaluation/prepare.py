@@ -11,11 +11,13 @@ import pandas as pd
 from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
 from registry.evaluation.identifiers import key_columns
-from registry.evaluation.keys import joint_codes
+from registry.evaluation.keys import categorical_codes, joint_codes
 from registry.evaluation.sdtypes import infer_sdtype
 
 SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
 NUMERIC_SDTYPES = ("numerical", "datetime")
+# Table labels of prepare_inputs' arguments -> PreparedData's attribute names.
+_LABELS = {"reference": "real", "synthetic": "synthetic", "holdout": "holdout"}
 DISCRETE_SDTYPES = ("categorical", "boolean", "ordinal")
 
 
@@ -38,13 +40,19 @@ class PreparedData:
     unparseable: dict[str, dict[str, int]] = field(default_factory=dict)
     present: dict[str, dict[str, int]] = field(default_factory=dict)
     _codes: dict = field(default_factory=dict, repr=False, compare=False)
+    # Per table label ("real", "synthetic", "holdout"): the discrete columns that came as categoricals.
+    _categoricals: dict = field(default_factory=dict, repr=False, compare=False)
 
     def joint_codes(self, name: str, tables: tuple[str, ...] = ("real", "synthetic")) -> tuple[list, pd.Index]:
         """Codes of column ``name`` shared by ``tables`` (``keys.joint_codes``: equal codes iff equal values,
         missing values one code), computed once per evaluation and shared by every kind that compares values."""
         key = (name, tables)
         if key not in self._codes:
-            self._codes[key] = joint_codes([getattr(self, table)[name] for table in tables])
+            originals = [self._categoricals.get(table, {}).get(name) for table in tables]
+            if all(original is not None for original in originals):
+                self._codes[key] = categorical_codes(originals)
+            else:
+                self._codes[key] = joint_codes([getattr(self, table)[name] for table in tables])
         return self._codes[key]
 
     @property
@@ -270,6 +278,14 @@ def prepare_inputs(
             keys[name] = "a different value in every row of the reference table (inferred an identifier)"
     keys = {name: keys[name] for name in sdtypes if name in keys}
 
+    categoricals = {
+        _LABELS[label]: {
+            name: frame[name]
+            for name, sdtype in sdtypes.items()
+            if sdtype in DISCRETE_SDTYPES and isinstance(frame[name].dtype, pd.CategoricalDtype)
+        }
+        for label, frame in tables.items()
+    }
     prepared: dict[str, pd.DataFrame] = {}
     unparseable: dict[str, dict[str, int]] = {}
     present: dict[str, dict[str, int]] = {}
@@ -300,4 +316,5 @@ def prepare_inputs(
         keys=keys,
         unparseable=unparseable,
         present=present,
+        _categoricals=categoricals,
     )

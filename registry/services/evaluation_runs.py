@@ -48,7 +48,7 @@ def _read(path: Path, field: str) -> pd.DataFrame:
     from ..tables.reading import read_table  # pandas: kept off django.setup()
 
     try:
-        return read_table(path, sniff_format(path))
+        return read_table(path, sniff_format(path), strings_as_categories=True)
     except FileNotFoundError as exc:
         raise InvalidInput("the file is gone (deleted after an earlier run?)", field=field) from exc
     except TableError as exc:

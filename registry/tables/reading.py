@@ -10,12 +10,33 @@ import pandas as pd
 from .formats import FORMATS, TableError, delimiter
 
 
-def read_table(path: Path | str, fmt: str) -> pd.DataFrame:
-    """Load a CSV, gzip CSV or Parquet file into a DataFrame; raise TableError with the reason."""
+def _parquet_with_categories(path: Path | str) -> pd.DataFrame:
+    """A Parquet file with its string columns dictionary-encoded: pandas categoricals, not one object per row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    columns = [
+        column.dictionary_encode()
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names).to_pandas()
+
+
+def read_table(path: Path | str, fmt: str, *, strings_as_categories: bool = False) -> pd.DataFrame:
+    """Load a CSV, gzip CSV or Parquet file into a DataFrame; raise TableError with the reason.
+
+    ``strings_as_categories``: Parquet string columns come as pandas categoricals (the evaluation engine
+    reads their codes instead of hashing every value; its preparation turns them into values again).
+    """
     if fmt not in FORMATS:
         raise TableError(f"unsupported format {fmt!r}; expected one of {', '.join(FORMATS)}")
     try:
-        if fmt == "parquet":
+        if fmt == "parquet" and strings_as_categories:
+            frame = _parquet_with_categories(path)
+        elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
             # pyarrow's reader is multi-threaded: several times faster than the C engine on big files.
