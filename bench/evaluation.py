@@ -147,12 +147,10 @@ def _sdmetrics_disclosure(real, synthetic):
     return time.perf_counter() - started, result["score"], f"CAP {result['cap_protection']:.6f}"
 
 
-def _sdmetrics_reports(real, synthetic):
-    metadata = {"tables": {"t": _metadata(real)}}
-    started = time.perf_counter()
+def sdmetrics_reports(real, synthetic, metadata: dict) -> tuple[QualityReport, DiagnosticReport]:
+    """sdmetrics' two reports as the engine ran them: every row (sdmetrics 0.32's unified report does not
+    pass num_rows_subsample on to Column Pair Trends, which then samples above 50k rows), global RNG seeded."""
     quality, diagnostic = QualityReport(), DiagnosticReport()
-    # As the engine runs it: every row (sdmetrics 0.32's unified report does not pass num_rows_subsample
-    # on to Column Pair Trends, which then samples above 50k rows) and the global RNG seeded.
     trends = quality._properties["Column Pair Trends"]
     configure = trends._configure_single_table_property
 
@@ -164,6 +162,13 @@ def _sdmetrics_reports(real, synthetic):
     np.random.seed(0)
     quality.generate({"t": real}, {"t": synthetic}, metadata, verbose=False)
     diagnostic.generate({"t": real}, {"t": synthetic}, metadata, verbose=False)
+    return quality, diagnostic
+
+
+def _sdmetrics_reports(real, synthetic):
+    metadata = {"tables": {"t": _metadata(real)}}
+    started = time.perf_counter()
+    quality, diagnostic = sdmetrics_reports(real, synthetic, metadata)
     return time.perf_counter() - started, quality.get_score(), f"diagnostic {diagnostic.get_score():.6f}"
 
 
