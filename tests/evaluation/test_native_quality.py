@@ -4,8 +4,8 @@ Tables are prepared as the engine prepares them (``prepare_inputs``), then both 
 frames: the native one (``native.quality.quality_report``) and sdmetrics' through the engine's own wrapper
 (``report_engine="sdmetrics"``). Hypothesis draws numbers with missing values and infinities, constant and
 single-value columns, small integers, datetimes with NaT, booleans with and without missing values,
-categories with None, rare categories and categories only one table has, 1 to 300 rows a table, and both
-the default real-trend thresholds and none.
+categorical and ordinal columns with None, rare categories and categories only one table has, 1 to 300
+rows a table, and both the default real-trend thresholds and none.
 """
 
 from __future__ import annotations
@@ -108,7 +108,14 @@ def _column(draw, generator: np.random.Generator, kind: str, rows: int, shift: i
     return pd.Series(values)
 
 
-KINDS = {"float": "numerical", "int": "numerical", "when": "datetime", "flag": "boolean", "colour": "categorical"}
+KINDS = {
+    "float": "numerical",
+    "int": "numerical",
+    "when": "datetime",
+    "flag": "boolean",
+    "colour": "categorical",
+    "rank": "ordinal",
+}
 
 
 @st.composite
