@@ -205,7 +205,9 @@ def _normalise_column(series: pd.Series, sdtype: str) -> pd.Series:
         return series
     if sdtype == "datetime":
         return _to_datetime(series)
-    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype) or (
+    if isinstance(dtype, pd.CategoricalDtype):
+        return series.astype(object)  # missing values come out as np.nan
+    if isinstance(dtype, pd.StringDtype) or (
         isinstance(dtype, pd.api.extensions.ExtensionDtype) and series.isna().any()
     ):
         # One spelling of "missing" (np.nan in an object column) keeps equality and hashing consistent.
@@ -295,7 +297,9 @@ def prepare_inputs(
         present[label] = {name: len(frame) - count for name, count in missing.items()}
         prepared[label], changed = _normalise(frame, sdtypes)
         unparseable[label] = {}
-        for name, count in _missing_counts(prepared[label], changed).items():
+        # Only parsing (numbers, datetimes) can turn a present value into a missing one.
+        parsed = [name for name in changed if sdtypes[name] in NUMERIC_SDTYPES]
+        for name, count in _missing_counts(prepared[label], parsed).items():
             if count > missing[name]:
                 unparseable[label][name] = count - missing[name]
                 share = unparseable[label][name] / present[label][name]
