@@ -49,10 +49,15 @@ def _skipped(results: Mapping[str, Any], kinds: Iterable[str]) -> list[dict[str,
 
 def _evaluation_ref(evaluation: Evaluation) -> dict[str, Any]:
     engine = evaluation.engine or {}
+    name = f"{engine.get('name', '')} {engine.get('version', '')}".strip()
+    if engine.get("reports"):
+        sdmetrics = engine.get("libraries", {}).get("sdmetrics", "")
+        how = "computed natively, equal to" if engine["reports"] == "native" else "computed by"
+        name += f" (quality and diagnostic reports {how} sdmetrics {sdmetrics})"
     return {
         "id": str(evaluation.pk),
         "finished_at": evaluation.finished_at,
-        "engine": f"{engine.get('name', '')} {engine.get('version', '')}".strip(),
+        "engine": name,
         "libraries": engine.get("libraries", {}),
         "seed": (evaluation.parameters or {}).get("seed"),
         "kinds": (evaluation.parameters or {}).get("kinds", sorted(evaluation.results or {})),

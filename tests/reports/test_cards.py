@@ -417,3 +417,23 @@ def test_anonymity_section_gives_a_verdict_per_criterion_and_says_what_was_not_e
     )
     assert "  - Membership inference AUC: not evaluated, not evaluated: no holdout table was given" in markdown
     assert "Key columns left out of every comparison of rows: `rownames` (a numbering of the rows" in markdown
+
+
+@pytest.mark.parametrize(
+    ("reports", "expected"),
+    [
+        (
+            "native",
+            "registry-evaluation 2 (quality and diagnostic reports computed natively, equal to sdmetrics 0.32.0)",
+        ),
+        ("sdmetrics", "registry-evaluation 2 (quality and diagnostic reports computed by sdmetrics 0.32.0)"),
+    ],
+)
+def test_the_card_says_what_computed_the_reports(project, pipeline, reports, expected):
+    version = make_version(project, pipeline.user, metrics={"quality.overall": 0.91, "privacy.exact_copies": 0})
+    Evaluation.objects.filter(version=version, origin="verified").update(
+        engine={"name": "registry-evaluation", "version": "2", "reports": reports, "libraries": {"sdmetrics": "0.32.0"}}
+    )
+    card = card_refresh(version=version).card
+    assert card.context["evaluations"]["verified"]["engine"] == expected
+    assert expected in render_markdown(card)
