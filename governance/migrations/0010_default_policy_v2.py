@@ -12,13 +12,10 @@ protection and has chance duplicates, so those rules failed genuine data; the ho
 measure memorisation against what fresh real records look like instead.
 """
 
-import datetime as dt
-import hashlib
-import json
-
 from django.db import migrations
 from django.utils import timezone
 
+from core.audit import GENESIS_HASH, canonical_json, event_hash
 from governance.default_policy import DEFAULT_POLICY_NAME, DEFAULT_RULES
 
 # fmt: off
@@ -65,8 +62,6 @@ V1_RULES = [
 ]  # fmt: skip
 # fmt: on
 
-GENESIS_HASH = "0" * 64
-
 
 def _snapshot(policy, rules):
     return {
@@ -81,12 +76,8 @@ def _snapshot(policy, rules):
     }
 
 
-def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _record(apps, using, policy, before, after):
-    """Append policy.updated to the hash chain exactly as core.audit.record_event does (same hashed fields)."""
+    """Append policy.updated to the hash chain as core.audit.record_event does, with its hash function."""
     head_model = apps.get_model("core", "AuditHead")
     event_model = apps.get_model("core", "AuditEvent")
     head = head_model.objects.using(using).select_for_update().filter(pk=1).first()
@@ -104,31 +95,13 @@ def _record(apps, using, policy, before, after):
         object_repr=f"{policy.name} v{policy.version} (global)"[:255],
         project_id=None,
         project_slug="",
-        before_json=_canonical(before),
-        after_json=_canonical(after),
+        before_json=canonical_json(before),
+        after_json=canonical_json(after),
         request_id="",
         client_ip="",
         prev_hash=head.hash,
     )
-    payload = {
-        "sequence": event.sequence,
-        "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_user_id": event.actor_user_id,
-        "actor_username": event.actor_username,
-        "actor_via": event.actor_via,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "project_id": event.project_id,
-        "project_slug": event.project_slug,
-        "before": event.before_json,
-        "after": event.after_json,
-        "request_id": event.request_id,
-        "client_ip": event.client_ip,
-        "prev_hash": event.prev_hash,
-    }
-    event.hash = hashlib.sha256((event.prev_hash + _canonical(payload)).encode("utf-8")).hexdigest()
+    event.hash = event_hash(event)
     event.save(using=using, force_insert=True)
     head_model.objects.using(using).filter(pk=1).update(sequence=event.sequence, hash=event.hash)
 
