@@ -38,7 +38,7 @@ import pandas as pd
 from _machine import summary  # bench/ is on sys.path when this file runs as a script
 from evaluation import _adult, _noisy, _sdtypes
 
-from registry.demo.data import build_demo_tables
+from registry.demo.data import DEMO_EVALUATION_CONFIG, build_demo_tables
 from registry.evaluation.engine import EvaluationConfig, run_evaluation
 from registry.evaluation.privacy.dcr_scores import overfitting_protection
 from registry.evaluation.privacy.distance import column_scales, distance_to_closest_record, nearest_two
@@ -47,11 +47,7 @@ from registry.evaluation.privacy.proximity import dcr_share, nndr
 from registry.tables.schema import table_schema
 
 DEMO_CONFIG = EvaluationConfig(
-    seed=0,
-    sensitive_attributes=("race", "sex"),
-    quasi_identifiers=("age", "sex", "race", "education"),
-    disclosure_sensitive=("income",),
-    target_column="income",
+    **{key: tuple(value) if isinstance(value, list) else value for key, value in DEMO_EVALUATION_CONFIG.items()}
 )
 RESAMPLES = 200  # EvaluationConfig.privacy_bootstrap_resamples
 

@@ -18,6 +18,14 @@ HOLDOUT_SHARE = 0.2
 # year; the rest comes from the generator. Evaluation must catch both kinds of copying.
 LEAK_EXACT_SHARE = 0.4
 LEAK_NEAR_SHARE = 0.2
+# What `manage.py demo` asks the registry to evaluate (the evaluation request's fields).
+DEMO_EVALUATION_CONFIG = {
+    "sensitive_attributes": ["race", "sex"],
+    "quasi_identifiers": ["age", "sex", "race", "education"],
+    "disclosure_sensitive": ["income"],
+    "target_column": "income",
+    "seed": 0,
+}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from core.services import api_token_issue, membership_grant, project_ensure, use
 from core.tokens import hash_token
 from governance.review import review_state
 from governance.workflow import version_decide
-from registry.demo.data import GENERATOR_SEED, build_demo_tables
+from registry.demo.data import DEMO_EVALUATION_CONFIG, GENERATOR_SEED, build_demo_tables
 from registry.models import EvaluationOrigin, VersionStatus
 from registry.services.catalog import source_dataset_update
 from registry.services.evaluations import TableInput, evaluation_request
@@ -36,13 +36,6 @@ USERS = [
     ("demo-auditor", Role.AUDITOR),
     ("demo-admin", Role.ADMIN),
 ]
-EVALUATION_CONFIG = {
-    "sensitive_attributes": ["race", "sex"],
-    "quasi_identifiers": ["age", "sex", "race", "education"],
-    "disclosure_sensitive": ["income"],
-    "target_column": "income",
-    "seed": 0,
-}
 DEMO_WAIVER = (
     "Warnings reviewed against the card: no copied or singled-out rows, membership and DCR share at chance "
     "against the holdout; remaining gaps are documented as limitations on the dataset card."
@@ -160,7 +153,7 @@ class Command(BaseCommand):
             evaluation = evaluation_request(
                 actor=pipeline,
                 version=version,
-                config=EVALUATION_CONFIG,
+                config=DEMO_EVALUATION_CONFIG,
                 reference=TableInput(path=reference, owned=False),
                 holdout=TableInput(path=holdout, owned=False),
             )
