@@ -49,7 +49,6 @@ score over scored slices, significant or not), ``fairness.flagged_slices`` (slic
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,13 +59,10 @@ from sdmetrics.single_column import TVComplement
 
 from registry.evaluation.config import EvaluationConfig, KindResult
 from registry.evaluation.keys import joint_codes
+from registry.evaluation.native import shapes
 from registry.evaluation.prepare import NUMERIC_SDTYPES, PreparedData
 from registry.evaluation.sdmetrics_support import seeded_numpy
 
-# sdmetrics' KSComplement rounds values to this many decimals before comparing them.
-KS_DECIMALS = 14
-# scipy's ks_2samp computes the exact p-value (and snaps D to its lattice) up to this many values a side.
-KS_EXACT_MAX_N = 10_000
 # Resample weights are built in chunks of at most this many cells (rows x resamples, float32).
 CHUNK_CELLS = 1 << 23
 # ||U|| can reach 2: the value for a slice with no value left in a resample (conservative).
@@ -89,26 +85,8 @@ def _tests(config: EvaluationConfig) -> dict[str, str]:
 
 
 def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
-    """sdmetrics' KSComplement.compute (1 - scipy's two-sample KS statistic of the rounded values), without
-    the exact p-value that ``ks_2samp`` also computes and the score never uses; NaN when a side is empty."""
-    real, synthetic = pd.Series(real).dropna(), pd.Series(synthetic).dropna()
-    if pd.api.types.is_datetime64_any_dtype(real):
-        real, synthetic = pd.to_numeric(real), pd.to_numeric(synthetic)
-    left = np.sort(real.round(KS_DECIMALS).to_numpy(dtype=np.float64))
-    right = np.sort(synthetic.round(KS_DECIMALS).to_numpy(dtype=np.float64))
-    if left.size == 0 or right.size == 0:
-        return np.nan
-    values = np.concatenate([left, right])
-    differences = (
-        np.searchsorted(left, values, side="right") / left.size
-        - np.searchsorted(right, values, side="right") / right.size
-    )
-    statistic = max(float(np.clip(-differences.min(), 0, 1)), float(differences.max()))
-    if max(left.size, right.size) <= KS_EXACT_MAX_N:
-        # scipy's "exact" mode (its default up to 10,000 values a side) snaps D to the lattice h / lcm(n1, n2).
-        lcm = (left.size // math.gcd(left.size, right.size)) * right.size
-        statistic = int(np.round(statistic * lcm)) * 1.0 / lcm
-    return 1 - statistic
+    """sdmetrics' KSComplement.compute of two columns (``native.shapes``); NaN when a side is empty."""
+    return shapes.ks_complement(shapes.ks_values(pd.Series(real)), shapes.ks_values(pd.Series(synthetic)))
 
 
 def _shape_score(
@@ -194,7 +172,7 @@ def _value_codes(real: pd.Series, synthetic: pd.Series, sdtype: str) -> tuple[np
         if sdtype == "datetime":
             values = both.to_numpy(dtype="datetime64[ns]").view(np.int64)[present]
         else:
-            values = np.round(both.to_numpy(dtype=np.float64)[present], KS_DECIMALS)
+            values = np.round(both.to_numpy(dtype=np.float64)[present], shapes.KS_DECIMALS)
         codes = np.full(len(both), -1, dtype=np.int64)
         codes[present] = np.unique(values, return_inverse=True)[1].ravel()
     else:
