@@ -134,23 +134,11 @@ def _failed(error: str) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class Codes:
-    """One side of a contingency pair: codes per table and how many codes there are."""
-
-    real: np.ndarray
-    synthetic: np.ndarray
-    size: int
-
-
-def discrete_codes(column: Discrete) -> Codes:
-    return Codes(column.real, column.synthetic, column.size)
-
-
-def binned_codes(column: Continuous) -> Codes | None:
+def binned(column: Continuous) -> Discrete | None:
+    """A continuous column's bins as the codes of a discrete one (None when they could not be drawn)."""
     if column.real_bins is None or column.synthetic_bins is None:
         return None
-    return Codes(column.real_bins, column.synthetic_bins, BIN_CODES)
+    return Discrete(column.real_bins, column.synthetic_bins, BIN_CODES, None)
 
 
 def _joint_counts(first: np.ndarray, second: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +168,7 @@ def cramers_v(cells: np.ndarray, counts: np.ndarray, second_size: int) -> float:
     return float(np.sqrt(chi2 / (n * (min(rows.size, columns.size) - 1))))
 
 
-def contingency_pair(first: Codes | None, second: Codes | None, threshold: float, error: str | None) -> dict:
+def contingency_pair(first: Discrete | None, second: Discrete | None, threshold: float, error: str | None) -> dict:
     """One ContingencySimilarity row (``error``: a binning failure of one of the columns)."""
     row = {"metric": CONTINGENCY, "real_correlation": math.nan, "synthetic_correlation": math.nan}
     if error is not None or first is None or second is None:

@@ -28,10 +28,9 @@ from registry.evaluation.native.encoding import (
     encode_discrete,
 )
 from registry.evaluation.native.pair_trends import (
-    binned_codes,
+    binned,
     contingency_pair,
     correlation_pair,
-    discrete_codes,
     standardise,
 )
 from registry.evaluation.native.shapes import ks_complement, ks_values, tv_complement
@@ -83,9 +82,9 @@ def _pair(first: _Encoded, second: _Encoded, correlation_threshold: float, assoc
     for encoded in (first, second):
         if isinstance(encoded.column, Continuous):
             error = error or encoded.column.binning_error
-            sides.append(binned_codes(encoded.column))
+            sides.append(binned(encoded.column))
         else:
-            sides.append(discrete_codes(encoded.column))
+            sides.append(encoded.column)
     return names | contingency_pair(sides[0], sides[1], association_threshold, error)
 
 
