@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+
+# A column's value codes, computed once elsewhere (``PreparedData.joint_codes``): name -> joint_codes' result.
+CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 
 
 def joint_codes(columns: Sequence[pd.Series | np.ndarray]) -> tuple[list[np.ndarray], pd.Index]:

@@ -10,7 +10,7 @@ Pure pandas/NumPy/SciPy: no Django.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,9 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from common.jsonable import to_jsonable
+from registry.evaluation.keys import CodesOf
 
 SUMMARY_VERSION = 1
-# A column's value codes shared by the real and synthetic tables (``PreparedData.joint_codes``).
-CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 NUMERIC = ("numerical", "datetime")
 DISCRETE = ("categorical", "boolean", "ordinal")
 OTHER = "(other)"

@@ -10,7 +10,7 @@ the properties that have a score (``np.nanmean``). Every row is used: there is n
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -18,6 +18,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from registry.evaluation.keys import CodesOf
 from registry.evaluation.native.encoding import (
     CONTINUOUS_SDTYPES,
     DISCRETE_SDTYPES,
@@ -35,7 +36,6 @@ from registry.evaluation.native.pair_trends import (
 )
 from registry.evaluation.native.shapes import ks_complement, ks_values, tv_complement
 
-CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 SHAPES = "Column Shapes"
 PAIR_TRENDS = "Column Pair Trends"
 _THREADS = 2

@@ -13,20 +13,16 @@ Shares carry exact binomial (Clopper-Pearson) 95% intervals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from registry.evaluation.keys import combine_keys, joint_codes
+from registry.evaluation.keys import CodesOf, combine_keys, joint_codes
 from registry.evaluation.privacy.intervals import clopper_pearson
 
 SOURCE_UNIQUE_MATCHES = "NIST CRC SDNist 2.4 (unique_exact_matches)"
 SOURCE_QI_UNIQUENESS = "SmartNoise Evaluator (% unique, k < 5); k-anonymity, Sweeney 2002"
-
-
-# A column's (real, synthetic) value codes computed elsewhere (``PreparedData.joint_codes``).
-CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 
 
 def _keys(
