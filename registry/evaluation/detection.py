@@ -88,6 +88,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from registry.evaluation.prepare import as_values
+
 _BLAS_LIMIT = threading.Lock()
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -290,8 +292,8 @@ def logistic_detection(
     }
     if not columns:
         return _incomputable("no numerical, datetime or categorical column to model", base)
-    left = real[columns].reset_index(drop=True)
-    right = synthetic[columns].reset_index(drop=True)
+    left = as_values(real[columns].reset_index(drop=True))
+    right = as_values(synthetic[columns].reset_index(drop=True))
     try:
         matrix, features = _encode(left, right, deviations)
     except ValueError as error:

@@ -14,8 +14,6 @@ sdmetrics' score.
 
 from __future__ import annotations
 
-from sdmetrics.reports import DiagnosticReport
-
 from registry.evaluation.config import EvaluationConfig, KindResult
 from registry.evaluation.native.validity import DiagnosticScores, diagnostic_report
 from registry.evaluation.prepare import PreparedData, subset
@@ -47,6 +45,8 @@ def type_conformance(data: PreparedData) -> list[dict]:
 
 
 def _sdmetrics_report(data: PreparedData, config: EvaluationConfig, sdtypes: dict[str, str]) -> DiagnosticScores:
+    from sdmetrics.reports import DiagnosticReport  # imported when chosen: sdmetrics costs ~100 MB and 0.7 s to import
+
     report = DiagnosticReport()
     columns = list(sdtypes)
     with seeded_numpy(config.seed):
@@ -78,7 +78,7 @@ def evaluate_diagnostic(data: PreparedData, config: EvaluationConfig) -> KindRes
         report = _sdmetrics_report(data, config, sdtypes)
         computed_by = f"sdmetrics {library_versions()['sdmetrics']} DiagnosticReport"
     else:
-        report = diagnostic_report(data.real, data.synthetic, sdtypes)
+        report = diagnostic_report(data.compact("real"), data.compact("synthetic"), sdtypes, codes=data.joint_codes)
         computed_by = f"registry native engine, equal to sdmetrics {library_versions()['sdmetrics']} DiagnosticReport"
     properties = report.properties
     conformance = type_conformance(data)

@@ -82,13 +82,30 @@ def _parameters(data: PreparedData, config: EvaluationConfig) -> dict[str, Any]:
     parameters = config.as_parameters()
     parameters["kinds"] = [kind for kind in KINDS if kind in config.kinds]
     parameters["rows"] = {
-        "reference": len(data.real),
-        "synthetic": len(data.synthetic),
-        "holdout": None if data.holdout is None else len(data.holdout),
+        "reference": data.rows("real"),
+        "synthetic": data.rows("synthetic"),
+        "holdout": None if data.compact("holdout") is None else data.rows("holdout"),
     }
     parameters["columns"] = [{"name": name, "sdtype": sdtype} for name, sdtype in data.sdtypes.items()]
     parameters["normalisation_notes"] = data.notes
     return parameters
+
+
+def _summaries(data: PreparedData) -> dict[str, Any]:
+    """What dataset cards plot, since the real data itself is not kept after the evaluation; computed right after
+    the quality report, whose value codes and sorted columns it reads, which are then released."""
+    try:
+        return distribution_summaries(
+            data.compact("real"),
+            data.compact("synthetic"),
+            data.sdtypes,
+            codes=data.joint_codes,
+            ordered=data.take_sorted,
+        )
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        data.forget_sorted()
 
 
 def run_evaluation(
@@ -106,6 +123,7 @@ def run_evaluation(
     metrics: dict[str, Any] = {}
     results: dict[str, Any] = {}
     durations: dict[str, float] = {}
+    summaries = None
     for index, kind in enumerate(kinds):
         if progress is not None:
             progress(round(100 * index / len(kinds)), kind)
@@ -120,16 +138,12 @@ def run_evaluation(
         results[kind] = outcome.results
         if outcome.insufficient:
             results.setdefault("insufficient", {}).update(outcome.insufficient)
+        if kind == "quality":
+            summaries = _summaries(data)
         if progress is not None:
             progress(round(100 * (index + 1) / len(kinds)), f"{kind} done")
-    if "quality" in kinds:
-        # What dataset cards plot, since the real data itself is not kept after the evaluation.
-        try:
-            results["summaries"] = distribution_summaries(
-                data.real, data.synthetic, data.sdtypes, codes=data.joint_codes
-            )
-        except Exception as exc:
-            results["summaries"] = {"error": f"{type(exc).__name__}: {exc}"}
+    if summaries is not None:
+        results["summaries"] = summaries
     return EvaluationResult(
         engine=to_jsonable(
             {

@@ -55,7 +55,6 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.stats import norm
-from sdmetrics.single_column import TVComplement
 
 from registry.evaluation.config import EvaluationConfig, KindResult
 from registry.evaluation.keys import joint_codes
@@ -93,6 +92,8 @@ def _shape_score(
     real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str]
 ) -> tuple[float | None, list[str]]:
     """The mean column-shape score and the columns it averages."""
+    from sdmetrics.single_column import TVComplement  # imported when used: sdmetrics is large
+
     scores, used = [], []
     for name, sdtype in sdtypes.items():
         if real[name].isna().all() or synthetic[name].isna().all():

@@ -9,6 +9,17 @@ import pandas as pd
 
 # A column's value codes, computed once elsewhere (``PreparedData.joint_codes``): name -> joint_codes' result.
 CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
+# A numeric or datetime column's present values sorted, per table (``PreparedData.sorted_values``):
+# name -> (real, synthetic), ``native.shapes.sorted_present``'s arrays.
+SortedOf = Callable[[str], tuple[np.ndarray, np.ndarray]]
+
+
+def _code_dtype(values: int) -> type[np.signedinteger]:
+    """int32 codes (half of int64's memory: they are kept for every column of every table) unless too many values.
+
+    Readers that combine codes (``combine_keys``, joint pair counts) widen to int64 before multiplying.
+    """
+    return np.int32 if values < np.iinfo(np.int32).max else np.int64
 
 
 def joint_codes(columns: Sequence[pd.Series | np.ndarray]) -> tuple[list[np.ndarray], pd.Index]:
@@ -18,7 +29,8 @@ def joint_codes(columns: Sequence[pd.Series | np.ndarray]) -> tuple[list[np.ndar
     # use_na_sentinel=False gives NaN/None/NaT a code of its own, so missing matches missing.
     codes, uniques = pd.factorize(stacked, use_na_sentinel=False)
     bounds = np.cumsum([0, *sizes])
-    return [codes[bounds[i] : bounds[i + 1]].astype(np.int64) for i in range(len(sizes))], pd.Index(uniques)
+    dtype = _code_dtype(len(uniques))
+    return [codes[bounds[i] : bounds[i + 1]].astype(dtype) for i in range(len(sizes))], pd.Index(uniques)
 
 
 def categorical_codes(columns: Sequence[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
@@ -34,9 +46,9 @@ def categorical_codes(columns: Sequence[pd.Series]) -> tuple[list[np.ndarray], p
     missing = any(bool((column.cat.codes.to_numpy() < 0).any()) for column in columns)
     codes = []
     for column in columns:
-        mapping = values.get_indexer(pd.Index(column.cat.categories).astype(object)).astype(np.int64)
-        mapping = np.append(mapping, len(values))  # code -1 (missing) -> the missing value's code
-        codes.append(mapping[column.cat.codes.to_numpy().astype(np.int64)])
+        mapping = values.get_indexer(pd.Index(column.cat.categories).astype(object))
+        mapping = np.append(mapping, len(values)).astype(_code_dtype(len(values) + 1))  # -1 (missing) -> its code
+        codes.append(mapping[column.cat.codes.to_numpy()])
     if missing:
         values = values.append(pd.Index([np.nan], dtype=object))
     return codes, values

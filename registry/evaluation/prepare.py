@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGI
 from registry.evaluation.errors import EvaluationInputError
 from registry.evaluation.identifiers import key_columns
 from registry.evaluation.keys import categorical_codes, joint_codes
+from registry.evaluation.native.shapes import sorted_present
 from registry.evaluation.sdtypes import infer_sdtype
 
 SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
@@ -29,19 +31,51 @@ class PreparedData:
     per table, per column, how many present values could not be read as the column's type (they became
     missing), and ``present`` how many values each had before parsing: the reference's types are the
     truth, and a synthetic column written another way is reported, never silently re-typed.
+
+    Tables: ``compact(label)`` is a table as normalised except that a discrete column read as a pandas
+    categorical (Parquet strings) stays one: the readers of value codes (the quality and diagnostic reports,
+    the card's summaries) use it. ``real``, ``synthetic`` and ``holdout`` are the same tables with every value
+    an object, as the other kinds read them, built the first time one of them is asked for: a job that only
+    scores quality and diagnostics never builds an object column (8 bytes a row and a column).
     """
 
-    real: pd.DataFrame
-    synthetic: pd.DataFrame
-    holdout: pd.DataFrame | None
+    tables: dict[str, pd.DataFrame | None]  # compact tables: "real", "synthetic", "holdout" (None without one)
     sdtypes: dict[str, str]
     notes: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
     unparseable: dict[str, dict[str, int]] = field(default_factory=dict)
     present: dict[str, dict[str, int]] = field(default_factory=dict)
     _codes: dict = field(default_factory=dict, repr=False, compare=False)
+    _sorted: dict = field(default_factory=dict, repr=False, compare=False)
     # Per table label ("real", "synthetic", "holdout"): the discrete columns that came as categoricals.
     _categoricals: dict = field(default_factory=dict, repr=False, compare=False)
+    _values: dict = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def compact(self, label: str) -> pd.DataFrame | None:
+        return self.tables[label]
+
+    def rows(self, label: str) -> int:
+        table = self.tables[label]
+        return 0 if table is None else len(table)
+
+    def _as_values(self, label: str) -> pd.DataFrame | None:
+        with self._lock:  # kinds may ask from helper threads: build each table once
+            if label not in self._values:
+                self._values[label] = as_values(self.tables[label], list(self._categoricals.get(label, {})))
+            return self._values[label]
+
+    @property
+    def real(self) -> pd.DataFrame:
+        return self._as_values("real")
+
+    @property
+    def synthetic(self) -> pd.DataFrame:
+        return self._as_values("synthetic")
+
+    @property
+    def holdout(self) -> pd.DataFrame | None:
+        return self._as_values("holdout")
 
     def joint_codes(self, name: str, tables: tuple[str, ...] = ("real", "synthetic")) -> tuple[list, pd.Index]:
         """Codes of column ``name`` shared by ``tables`` (``keys.joint_codes``: equal codes iff equal values,
@@ -52,8 +86,24 @@ class PreparedData:
             if all(original is not None for original in originals):
                 self._codes[key] = categorical_codes(originals)
             else:
-                self._codes[key] = joint_codes([getattr(self, table)[name] for table in tables])
+                self._codes[key] = joint_codes([_values_of(self.tables[table][name]) for table in tables])
         return self._codes[key]
+
+    def sorted_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A numerical or datetime column's present values sorted, (real, synthetic) (``shapes.sorted_present``),
+        computed once and shared by the quality report and the card's histograms until ``forget_sorted``."""
+        if name not in self._sorted:
+            real, synthetic = self.tables["real"], self.tables["synthetic"]
+            self._sorted[name] = (sorted_present(real[name]), sorted_present(synthetic[name]))
+        return self._sorted[name]
+
+    def take_sorted(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``sorted_values`` for its last reader: returned and dropped from the cache."""
+        return self._sorted.pop(name, None) or (self.sorted_values(name) and self._sorted.pop(name))
+
+    def forget_sorted(self) -> None:
+        """Release the sorted copies once their readers are done (they are as large as the columns)."""
+        self._sorted.clear()
 
     @property
     def evaluated(self) -> dict[str, str]:
@@ -230,10 +280,33 @@ def subset(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame if list(frame.columns) == list(columns) else frame[list(columns)]
 
 
-def _normalise(frame: pd.DataFrame, sdtypes: Mapping[str, str]) -> tuple[pd.DataFrame, list[str]]:
+def _values_of(series: pd.Series) -> pd.Series:
+    """A discrete column with its values as objects, as every kind but the code readers sees it."""
+    return series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
+
+
+def as_values(frame: pd.DataFrame | None, categoricals: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """A compact table (``PreparedData.compact``) with its categorical columns (``categoricals``, or every one)
+    turned into object columns."""
+    if categoricals is None and frame is not None:
+        categoricals = [name for name in frame.columns if isinstance(frame[name].dtype, pd.CategoricalDtype)]
+    if frame is None or not categoricals:
+        return frame
+    frame = frame.copy(deep=False)
+    for name in categoricals:
+        frame[name] = _values_of(frame[name]).to_numpy()  # missing values come out as np.nan
+    return frame
+
+
+def _normalise(
+    frame: pd.DataFrame, sdtypes: Mapping[str, str], kept: Sequence[str] = ()
+) -> tuple[pd.DataFrame, list[str]]:
+    """The frame normalised column by column; the columns in ``kept`` (categoricals) are left as they are."""
     frame = subset(frame, list(sdtypes))
     changed = {}
     for name, sdtype in sdtypes.items():
+        if name in kept:
+            continue
         original = frame[name]
         column = _normalise_column(original, sdtype)
         if column is not original:
@@ -295,7 +368,7 @@ def prepare_inputs(
         missing = _missing_counts(frame, expected)
         _check_not_all_missing(missing, len(frame), label)
         present[label] = {name: len(frame) - count for name, count in missing.items()}
-        prepared[label], changed = _normalise(frame, sdtypes)
+        prepared[label], changed = _normalise(frame, sdtypes, kept=list(categoricals[_LABELS[label]]))
         unparseable[label] = {}
         # Only parsing (numbers, datetimes) can turn a present value into a missing one.
         parsed = [name for name in changed if sdtypes[name] in NUMERIC_SDTYPES]
@@ -312,9 +385,7 @@ def prepare_inputs(
             # The reference defines the types: if its own values do not parse, the declared type is wrong.
             _check_not_all_missing(missing, len(frame), label)
     return PreparedData(
-        real=prepared["reference"],
-        synthetic=prepared["synthetic"],
-        holdout=prepared.get("holdout"),
+        tables={"real": prepared["reference"], "synthetic": prepared["synthetic"], "holdout": prepared.get("holdout")},
         sdtypes=sdtypes,
         notes=notes,
         keys=keys,

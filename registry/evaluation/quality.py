@@ -18,8 +18,9 @@ the score is exact and reproducible.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sdmetrics.reports import QualityReport
 
 from registry.evaluation.config import EvaluationConfig, KindResult
 from registry.evaluation.detection import detection_result
@@ -41,7 +42,7 @@ _PAIR_COLUMNS = {
 }
 
 
-def _pass_subsample_on(report: QualityReport, subsample: int | None) -> None:
+def _pass_subsample_on(report: Any, subsample: int | None) -> None:
     trends = report._properties["Column Pair Trends"]
     configure = trends._configure_single_table_property
 
@@ -53,6 +54,8 @@ def _pass_subsample_on(report: QualityReport, subsample: int | None) -> None:
 
 
 def _sdmetrics_report(data: PreparedData, config: EvaluationConfig, sdtypes: dict[str, str]) -> QualityScores:
+    from sdmetrics.reports import QualityReport  # imported when chosen: sdmetrics costs ~100 MB and 0.7 s to import
+
     report = QualityReport()
     report.real_correlation_threshold = config.real_correlation_threshold
     report.real_association_threshold = config.real_association_threshold
@@ -87,12 +90,13 @@ def evaluate_quality(data: PreparedData, config: EvaluationConfig) -> KindResult
         report = _sdmetrics_report(data, config, sdtypes)
     else:
         report = quality_report(
-            data.real,
-            data.synthetic,
+            data.compact("real"),
+            data.compact("synthetic"),
             sdtypes,
             real_correlation_threshold=config.real_correlation_threshold,
             real_association_threshold=config.real_association_threshold,
             codes=data.joint_codes,
+            ordered=data.sorted_values,
         )
     pairs = [dict(pair) for pair in report.column_pair_trends]
     for pair in pairs:
@@ -117,7 +121,7 @@ def evaluate_quality(data: PreparedData, config: EvaluationConfig) -> KindResult
         results["detection"] = {"skipped": "switched off (quality_detection=False)"}
         return outcome
     detection = detection_result(
-        data.real, data.synthetic, data.sdtypes, config.seed, max_rows=config.detection_max_rows
+        data.compact("real"), data.compact("synthetic"), data.sdtypes, config.seed, max_rows=config.detection_max_rows
     )
     results["detection"] = detection
     if detection["insufficient"]:

@@ -11,6 +11,7 @@ Pure pandas/NumPy/SciPy: no Django.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +20,13 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from common.jsonable import to_jsonable
-from registry.evaluation.keys import CodesOf
+from registry.evaluation.keys import CodesOf, SortedOf
 
 SUMMARY_VERSION = 1
 NUMERIC = ("numerical", "datetime")
 DISCRETE = ("categorical", "boolean", "ordinal")
 OTHER = "(other)"
+_THREADS = 2
 
 
 def _numbers(series: pd.Series, sdtype: str) -> pd.Series:
@@ -35,24 +37,44 @@ def _numbers(series: pd.Series, sdtype: str) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
-def _histogram(real: pd.Series, synthetic: pd.Series, sdtype: str, bins: int, min_count: int) -> dict[str, Any]:
-    real_values, synthetic_values = _numbers(real, sdtype), _numbers(synthetic, sdtype)
-    present = real_values.dropna().to_numpy()
-    if present.size == 0:
+def _value_dtype(series: pd.Series) -> np.dtype:
+    """The column's dtype as every other kind reads it: a categorical's values are objects."""
+    return np.dtype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
+
+
+def _sorted_numbers(series: pd.Series, sdtype: str) -> np.ndarray:
+    return np.sort(_numbers(series, sdtype).dropna().to_numpy())
+
+
+def _from_shared(values: np.ndarray, sdtype: str) -> np.ndarray:
+    """``shapes.sorted_present``' values (datetimes in int64 nanoseconds) as the histograms read them."""
+    return values / 1e9 if sdtype == "datetime" else values.astype(np.float64, copy=False)
+
+
+def _histogram(
+    real: np.ndarray, synthetic: np.ndarray, rows: tuple[int, int], sdtype: str, bins: int, min_count: int
+) -> dict[str, Any]:
+    """Histograms of both tables' sorted present values (``rows``: each table's row count, missing included).
+
+    Counted by binary search on the sorted values, as ``np.histogram`` counts with explicit edges: bins are
+    half-open ``[a, b)`` except the last, ``[a, b]``.
+    """
+    if real.size == 0:
         return {"sdtype": sdtype, "skipped": "no real values"}
-    low, high = (float(v) for v in np.quantile(present, [0.01, 0.99]))
+    low, high = (float(v) for v in np.quantile(real, [0.01, 0.99]))
     if low == high:
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, bins + 1)
     summary: dict[str, Any] = {"sdtype": sdtype, "unit": "epoch_seconds" if sdtype == "datetime" else "value"}
     summary["edges"] = edges.tolist()
-    for side, values in (("real", real_values), ("synthetic", synthetic_values)):
-        data = values.dropna().to_numpy()
-        inside = data[(data >= low) & (data <= high)]
-        summary[side] = np.histogram(inside, bins=edges)[0].tolist()
-        summary.setdefault("below", {})[side] = int((data < low).sum())
-        summary.setdefault("above", {})[side] = int((data > high).sum())
-        summary.setdefault("missing", {})[side] = int(values.isna().sum())
+    for side, values, total in (("real", real, rows[0]), ("synthetic", synthetic, rows[1])):
+        bounds = np.concatenate(
+            [np.searchsorted(values, edges[:-1], "left"), np.searchsorted(values, edges[-1:], "right")]
+        )
+        summary[side] = np.diff(bounds).tolist()
+        summary.setdefault("below", {})[side] = int(np.searchsorted(values, low, "left"))
+        summary.setdefault("above", {})[side] = int(values.size - np.searchsorted(values, high, "right"))
+        summary.setdefault("missing", {})[side] = int(total - values.size)
     small = [i for i, count in enumerate(summary["real"]) if 0 < count < min_count]
     for i in small:
         summary["real"][i] = 0
@@ -71,6 +93,8 @@ class _Folded:
 
 def _labels(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Row codes (-1 missing) and each code's label: the value as text, as ``astype(str)`` writes it."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
     codes, uniques = pd.factorize(series)
     return codes, pd.Series(uniques).astype(str)
 
@@ -88,7 +112,9 @@ def _kept_categories(codes: np.ndarray, labels: pd.Series, max_categories: int, 
 def _fold(codes: np.ndarray, labels: pd.Series, keep: list[str]) -> _Folded:
     position = {name: index for index, name in enumerate(keep)}
     # The last entry maps code -1 (missing) to -1.
-    mapping = np.array([position.get(label, len(keep)) for label in labels] + [-1], dtype=np.int64)
+    # Narrow codes (at most max_categories + 1 values): a copy of every discrete column is kept per table.
+    narrow = np.int16 if len(keep) < np.iinfo(np.int16).max else np.int64
+    mapping = np.array([position.get(label, len(keep)) for label in labels] + [-1], dtype=narrow)
     return _Folded(mapping[codes], len(keep) + 1, bool((codes < 0).any()))
 
 
@@ -98,7 +124,7 @@ def _shared_labels(codes: CodesOf, name: str) -> tuple[tuple, tuple]:
     values = np.asarray(uniques, dtype=object)
     missing = pd.isna(values)
     labels = pd.Series(uniques).astype(str).where(~missing, None)
-    remap = np.where(missing, -1, np.arange(len(values)))
+    remap = np.where(missing, -1, np.arange(len(values))).astype(np.int32)
     return (remap[real], labels), (remap[synthetic], labels)
 
 
@@ -130,7 +156,8 @@ def _matrix(frame: pd.DataFrame) -> list[list[float | None]]:
 
 def _cramers_v(left: _Folded, right: _Folded) -> float | None:
     """Cramér's V of the observed folded categories of the rows where both are present."""
-    joint = left.codes * right.size + right.codes
+    joint = np.multiply(left.codes, right.size, dtype=np.int64)
+    joint += right.codes
     if left.missing or right.missing:
         joint = joint[(left.codes >= 0) & (right.codes >= 0)]
     table = np.bincount(joint, minlength=left.size * right.size).reshape(left.size, right.size)
@@ -143,14 +170,45 @@ def _cramers_v(left: _Folded, right: _Folded) -> float | None:
 
 def _associations(folded: Mapping[str, Mapping[str, _Folded]], columns: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {"method": "cramers_v", "columns": columns}
+    cells = [
+        (side, i, j) for side in ("real", "synthetic") for i in range(len(columns)) for j in range(i + 1, len(columns))
+    ]
+    with ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="summaries") as pool:
+        values = pool.map(
+            lambda cell: _cramers_v(folded[columns[cell[1]]][cell[0]], folded[columns[cell[2]]][cell[0]]), cells
+        )
+        matrices = {side: np.eye(len(columns)).tolist() for side in ("real", "synthetic")}
+        for (side, i, j), value in zip(cells, values, strict=True):
+            matrices[side][i][j] = matrices[side][j][i] = value
     for side in ("real", "synthetic"):
-        matrix = np.eye(len(columns)).tolist()
-        for i, left in enumerate(columns):
-            for j in range(i + 1, len(columns)):
-                value = _cramers_v(folded[left][side], folded[columns[j]][side])
-                matrix[i][j] = matrix[j][i] = value
-        result[side] = to_jsonable(matrix)
+        result[side] = to_jsonable(matrices[side])
     return result
+
+
+_BLOCK_ROWS = 1 << 16
+
+
+def _correlations(frame: pd.DataFrame, columns: list[str]) -> list[list[float | None]]:
+    """Pearson's r of every pair of ``columns`` (pairwise complete, as ``DataFrame.corr``)."""
+    numeric = all(pd.api.types.is_numeric_dtype(frame[name].dtype) for name in columns)
+    values = frame[columns] if numeric else frame[columns].apply(pd.to_numeric, errors="coerce")
+    if values.isna().to_numpy().any():
+        return _matrix(values.corr())
+    # No missing value: one cross-product of the centred columns, summed over blocks of rows (BLAS, and no
+    # copy of the whole table) instead of pandas' loop over pairs.
+    means = np.array([values[name].mean() for name in columns], dtype=np.float64)
+    product = np.zeros((len(columns), len(columns)))
+    for start in range(0, len(values), _BLOCK_ROWS):
+        block = values.iloc[start : start + _BLOCK_ROWS].to_numpy(dtype=np.float64) - means
+        product += block.T @ block
+    scale = np.sqrt(np.diag(product))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.clip(product / np.outer(scale, scale), -1.0, 1.0)
+    np.fill_diagonal(result, 1.0)
+    constant = np.array([values[name].min() == values[name].max() for name in columns])
+    result[constant, :] = np.nan
+    result[:, constant] = np.nan
+    return to_jsonable(result.tolist())
 
 
 def distribution_summaries(
@@ -164,6 +222,7 @@ def distribution_summaries(
     max_columns: int = 200,
     max_matrix_columns: int = 30,
     codes: CodesOf | None = None,
+    ordered: SortedOf | None = None,
 ) -> dict[str, Any]:
     """Per-column histograms or frequencies of both tables, plus correlation and association matrices.
 
@@ -183,9 +242,14 @@ def distribution_summaries(
     for name in names:
         sdtype = sdtypes[name]
         if sdtype in NUMERIC:
-            columns[name] = _histogram(real[name], synthetic[name], sdtype, bins, min_count)
+            if ordered is not None:
+                sides = tuple(_from_shared(values, sdtype) for values in ordered(name))
+            else:
+                sides = (_sorted_numbers(real[name], sdtype), _sorted_numbers(synthetic[name], sdtype))
+            columns[name] = _histogram(*sides, (len(real), len(synthetic)), sdtype, bins, min_count)
         elif sdtype in DISCRETE:
-            same_type = real[name].dtype == synthetic[name].dtype  # else a value's text could differ per table
+            # Codes shared only between columns of one type: else a value's text could differ per table.
+            same_type = _value_dtype(real[name]) == _value_dtype(synthetic[name])
             shared = _shared_labels(codes, name) if codes is not None and same_type else None
             columns[name], folded[name] = _frequencies(
                 real[name], synthetic[name], sdtype, max_categories, min_count, shared
@@ -204,8 +268,8 @@ def distribution_summaries(
         summary["correlations"] = {
             "method": "pearson",
             "columns": numeric,
-            "real": _matrix(real[numeric].apply(pd.to_numeric, errors="coerce").corr()),
-            "synthetic": _matrix(synthetic[numeric].apply(pd.to_numeric, errors="coerce").corr()),
+            "real": _correlations(real, numeric),
+            "synthetic": _correlations(synthetic, numeric),
         }
     if len(discrete) >= 2:
         summary["associations"] = _associations(folded, discrete)

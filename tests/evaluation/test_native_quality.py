@@ -49,6 +49,31 @@ def assert_reports_equal(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: d
         real_correlation_threshold=config.real_correlation_threshold,
         real_association_threshold=config.real_association_threshold,
     )
+    _assert_equal(ours, theirs)
+    # As the engine runs it: compact tables, codes and sorted columns shared through PreparedData; and with
+    # the text columns given as categoricals (Parquet strings), which stay categoricals in the compact tables.
+    for frames in ((real, synthetic), (_as_categories(real), _as_categories(synthetic))):
+        shared = prepare_inputs(*frames, columns, config, None)
+        _assert_equal(
+            quality_report(
+                shared.compact("real"),
+                shared.compact("synthetic"),
+                shared.evaluated,
+                real_correlation_threshold=config.real_correlation_threshold,
+                real_association_threshold=config.real_association_threshold,
+                codes=shared.joint_codes,
+                ordered=shared.sorted_values,
+            ),
+            theirs,
+        )
+
+
+def _as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns as pandas categoricals, as ``read_table(..., strings_as_categories=True)`` gives them."""
+    return frame.assign(**{name: frame[name].astype("category") for name in frame if frame[name].dtype == object})
+
+
+def _assert_equal(ours, theirs) -> None:
     assert _same(ours.score, theirs.score), (ours.score, theirs.score)
     assert ours.properties.keys() == theirs.properties.keys()
     for name, value in theirs.properties.items():

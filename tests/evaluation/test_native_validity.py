@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sdmetrics.reports import DiagnosticReport
 
 from registry.evaluation.config import EvaluationConfig
+from registry.evaluation.keys import joint_codes
 from registry.evaluation.native.validity import DiagnosticScores, diagnostic_report
 from registry.evaluation.prepare import prepare_inputs, subset
 from registry.evaluation.sdmetrics_support import TABLE, records, report_metadata, seeded_numpy
@@ -66,8 +67,27 @@ def assert_equal_reports(ours: DiagnosticScores, theirs: DiagnosticScores) -> No
 
 
 def check(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str]) -> DiagnosticScores:
+    """Ours equals sdmetrics, hashing the columns itself and reading joint codes computed elsewhere."""
+    reference = sdmetrics_report(real, synthetic, sdtypes)
     ours = diagnostic_report(real, synthetic, sdtypes)
-    assert_equal_reports(ours, sdmetrics_report(real, synthetic, sdtypes))
+    assert_equal_reports(ours, reference)
+    shared = diagnostic_report(real, synthetic, sdtypes, codes=lambda name: joint_codes([real[name], synthetic[name]]))
+    assert_equal_reports(shared, reference)
+    # Text columns as categoricals (Parquet strings), as PreparedData.compact keeps them.
+    categorical = {
+        label: frame.assign(
+            **{
+                name: frame[name].astype("category")
+                for name in frame
+                if frame[name].dtype == object and sdtypes.get(name) in ("categorical", "boolean", "ordinal")
+            }
+        )
+        for label, frame in (("real", real), ("synthetic", synthetic))
+    }
+    for codes in (None, lambda name: joint_codes([real[name], synthetic[name]])):
+        assert_equal_reports(
+            diagnostic_report(categorical["real"], categorical["synthetic"], sdtypes, codes=codes), reference
+        )
     return ours
 
 

@@ -87,3 +87,79 @@ def test_summaries_from_shared_value_codes_equal_those_computed_alone(frames):
     alone = distribution_summaries(real, synthetic, sdtypes, min_count=100)
     shared = distribution_summaries(real, synthetic, sdtypes, min_count=100, codes=codes)
     assert shared == alone
+
+
+@pytest.fixture(scope="module")
+def numeric_frames():
+    generator = np.random.default_rng(9)
+
+    def frame(rows, shift):
+        amount = generator.lognormal(3, 1, rows) + shift
+        amount[generator.random(rows) < 0.05] = np.nan
+        when = pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(generator.integers(0, 10**6, rows), unit="s"))
+        when[generator.random(rows) < 0.1] = pd.NaT
+        return pd.DataFrame(
+            {
+                "amount": amount,
+                "count": generator.integers(0, 50, rows),  # integers: ties on the bin edges
+                "score": generator.normal(0, 1, rows).round(1),
+                "flat": np.full(rows, 7.0),
+                "when": when,
+            }
+        )
+
+    return frame(4000, 0.0), frame(3500, 5.0)
+
+
+NUMERIC = {"amount": "numerical", "count": "numerical", "score": "numerical", "flat": "numerical", "when": "datetime"}
+
+
+def _plain_histogram(values: pd.Series, edges: list[float]) -> tuple[list[int], int, int, int]:
+    present = values.dropna().to_numpy(dtype=np.float64)
+    low, high = edges[0], edges[-1]
+    inside = present[(present >= low) & (present <= high)]
+    counts = np.histogram(inside, bins=np.asarray(edges))[0].tolist()
+    return counts, int((present < low).sum()), int((present > high).sum()), int(values.isna().sum())
+
+
+def test_histograms_count_as_numpy_histogram_with_the_real_percentile_edges(numeric_frames):
+    real, synthetic = numeric_frames
+    summary = distribution_summaries(real, synthetic, NUMERIC, min_count=1)
+    for name, sdtype in NUMERIC.items():
+        column = summary["columns"][name]
+        real_values, synthetic_values = real[name], synthetic[name]
+        if sdtype == "datetime":
+            real_values = real_values.astype("int64").where(real_values.notna()) / 1e9
+            synthetic_values = synthetic_values.astype("int64").where(synthetic_values.notna()) / 1e9
+        low, high = np.quantile(real_values.dropna().to_numpy(dtype=np.float64), [0.01, 0.99])
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        assert column["edges"] == np.linspace(low, high, 21).tolist(), name
+        for side, values in (("real", real_values), ("synthetic", synthetic_values)):
+            counts, below, above, missing = _plain_histogram(values, column["edges"])
+            assert column[side] == counts, (name, side)
+            assert (column["below"][side], column["above"][side], column["missing"][side]) == (below, above, missing)
+
+
+def test_histograms_from_shared_sorted_values_equal_those_computed_alone(numeric_frames):
+    from registry.evaluation.native.shapes import sorted_present
+
+    real, synthetic = numeric_frames
+
+    def ordered(name):
+        return sorted_present(real[name]), sorted_present(synthetic[name])
+
+    alone = distribution_summaries(real, synthetic, NUMERIC)
+    assert distribution_summaries(real, synthetic, NUMERIC, ordered=ordered) == alone
+
+
+def test_correlations_equal_pandas_with_and_without_missing_values(numeric_frames):
+    real, _ = numeric_frames
+    names = ["amount", "count", "score", "flat"]
+    complete = real.assign(amount=real["amount"].fillna(1.0))
+    for frame in (real, complete):
+        summary = distribution_summaries(frame, frame, dict.fromkeys(names, "numerical"))
+        got = np.array(summary["correlations"]["real"], dtype=np.float64)
+        expected = frame[names].corr().to_numpy()
+        assert np.array_equal(np.isnan(got), np.isnan(expected))
+        assert np.allclose(got[~np.isnan(got)], expected[~np.isnan(expected)], rtol=0, atol=1e-12)

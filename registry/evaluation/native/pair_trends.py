@@ -40,9 +40,11 @@ _DENSE_CELLS = 1 << 22
 
 @dataclass(frozen=True)
 class Standardised:
-    """A continuous column of one table, centred and scaled as pearsonr does when it has no missing value."""
+    """A continuous column of one table: the mean and the largest deviation from it by which pearsonr centres
+    and scales it, when it has no missing value, three rows or more and two distinct values."""
 
-    values: np.ndarray | None  # None when pearsonr must run on the pair's rows
+    mean: float | None  # None when pearsonr must run on the pair's rows
+    largest: float | None
     constant: bool  # one distinct present value (sdmetrics' ``nunique() == 1`` check)
 
 
@@ -50,13 +52,36 @@ def standardise(values: np.ndarray) -> Standardised:
     present = values[~np.isnan(values)] if values.dtype.kind == "f" else values
     constant = present.size > 0 and bool((present == present[0]).all())
     if present.size != values.size or values.size < 3 or constant:
-        return Standardised(None, constant)
-    x = values.astype(np.float64, copy=False)
-    with np.errstate(invalid="ignore", divide="ignore"):  # infinities give NaN, as in pearsonr
-        centred = x - x.mean()
-        largest = np.abs(centred).max()
-        norm = largest * np.linalg.vector_norm(centred / largest)
-        return Standardised(centred / norm, constant)
+        return Standardised(None, None, constant)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities give NaN, as in pearsonr
+        mean = float(values.mean(dtype=np.float64))
+        largest = float(np.max(np.abs([float(values.max()) - mean, float(values.min()) - mean])))
+    return Standardised(mean, largest, constant)
+
+
+_BLOCK_ROWS = 1 << 16
+
+
+def correlations(columns: list[np.ndarray], standardised: list[Standardised]) -> np.ndarray:
+    """Pearson's r of every pair of ``columns`` of one table (each ``standardised`` with a mean), as pearsonr
+    computes it: each column centred and divided by its largest deviation, r the cosine of two such columns.
+
+    The cross-products are summed over blocks of rows, so no centred copy of a column is ever kept.
+    """
+    width, rows = len(columns), columns[0].size if columns else 0
+    means = np.array([item.mean for item in standardised], dtype=np.float64)
+    largest = np.array([item.largest for item in standardised], dtype=np.float64)
+    products = np.zeros((width, width))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for start in range(0, rows, _BLOCK_ROWS):
+            block = np.empty((min(_BLOCK_ROWS, rows - start), width))
+            for index, values in enumerate(columns):
+                block[:, index] = values[start : start + _BLOCK_ROWS]
+            block -= means
+            block /= largest
+            products += block.T @ block
+        norms = np.sqrt(np.diag(products))
+        return np.clip(products / np.outer(norms, norms), -1.0, 1.0)
 
 
 def _constant_error(real: list[str], synthetic: list[str]) -> str | None:
@@ -74,9 +99,9 @@ def _constant_error(real: list[str], synthetic: list[str]) -> str | None:
     return None
 
 
-def _pearson(x: np.ndarray, y: np.ndarray, sx: Standardised, sy: Standardised) -> float:
-    if sx.values is not None and sy.values is not None:
-        return float(np.clip(np.dot(sx.values, sy.values), -1.0, 1.0))
+def _pearson(x: np.ndarray, y: np.ndarray, known: float | None) -> float:
+    if known is not None:
+        return known
     both = np.ones(x.size, dtype=bool)
     for values in (x, y):
         if values.dtype.kind == "f":
@@ -91,8 +116,10 @@ def correlation_pair(
     columns: tuple[Continuous, Continuous],
     standardised: tuple[tuple[Standardised, Standardised], tuple[Standardised, Standardised]],
     threshold: float,
+    known: tuple[float | None, float | None] = (None, None),
 ) -> dict:
-    """One CorrelationSimilarity row; ``standardised`` is ((real 1, real 2), (synthetic 1, synthetic 2))."""
+    """One CorrelationSimilarity row; ``standardised`` is ((real 1, real 2), (synthetic 1, synthetic 2)), ``known``
+    the pair's real and synthetic r where ``correlations`` computed them already."""
     real_std, synthetic_std = standardised
     error = _constant_error(
         [name for name, std in zip(names, real_std, strict=True) if std.constant],
@@ -102,11 +129,11 @@ def correlation_pair(
     if error is not None:
         return row | _failed(error)
     try:
-        real = _pearson(columns[0].real, columns[1].real, *real_std)
+        real = _pearson(columns[0].real, columns[1].real, known[0])
         if abs(real) <= threshold:
             return row | {"score": math.nan, "real_correlation": real, "synthetic_correlation": math.nan,
                           "meets_threshold": _meets(real, threshold), "error": None}  # fmt: skip
-        synthetic = _pearson(columns[0].synthetic, columns[1].synthetic, *synthetic_std)
+        synthetic = _pearson(columns[0].synthetic, columns[1].synthetic, known[1])
     except Exception as exc:
         return row | _failed(f"{type(exc).__name__}: {exc}")
     score = math.nan if math.isnan(real) or math.isnan(synthetic) else 1 - abs(real - synthetic) / 2
@@ -143,7 +170,8 @@ def binned(column: Continuous) -> Discrete | None:
 
 def _joint_counts(first: np.ndarray, second: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(cells, counts) of the joint codes present."""
-    joint = first * size + second
+    joint = np.multiply(first, size, dtype=np.int64)  # codes may be narrow (bins are int8): no overflow
+    joint += second
     if joint.size and int(joint.max()) < _DENSE_CELLS:
         counts = np.bincount(joint)
         cells = np.flatnonzero(counts)

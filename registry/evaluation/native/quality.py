@@ -18,7 +18,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from registry.evaluation.keys import CodesOf
+from registry.evaluation.keys import CodesOf, SortedOf
 from registry.evaluation.native.encoding import (
     CONTINUOUS_SDTYPES,
     DISCRETE_SDTYPES,
@@ -32,6 +32,7 @@ from registry.evaluation.native.pair_trends import (
     binned,
     contingency_pair,
     correlation_pair,
+    correlations,
     standardise,
 )
 from registry.evaluation.native.shapes import ks_complement, ks_values, tv_complement
@@ -60,9 +61,15 @@ class _Encoded:
     standardised: tuple = ()  # (real, synthetic) Standardised, continuous columns only
 
 
-def _encode(name: str, sdtype: str, real: pd.Series, synthetic: pd.Series, codes: CodesOf | None) -> _Encoded:
+def _encode(
+    name: str, sdtype: str, real: pd.Series, synthetic: pd.Series, codes: CodesOf | None, ordered: SortedOf | None
+) -> _Encoded:
     if sdtype in CONTINUOUS_SDTYPES:
-        score = ks_complement(ks_values(real), ks_values(synthetic))
+        if ordered is not None:
+            real_sorted, synthetic_sorted = ordered(name)
+            score = ks_complement(ks_values(sorted_values=real_sorted), ks_values(sorted_values=synthetic_sorted))
+        else:
+            score = ks_complement(ks_values(real), ks_values(synthetic))
         column = encode_continuous(real, synthetic)
         shape = {"column": name, "metric": "KSComplement", "score": score, "error": None}
         return _Encoded(name, sdtype, shape, column, (standardise(column.real), standardise(column.synthetic)))
@@ -71,12 +78,34 @@ def _encode(name: str, sdtype: str, real: pd.Series, synthetic: pd.Series, codes
     return _Encoded(name, sdtype, {"column": name, "metric": "TVComplement", "score": score, "error": error}, column)
 
 
-def _pair(first: _Encoded, second: _Encoded, correlation_threshold: float, association_threshold: float) -> dict:
+Correlations = tuple[dict, dict]  # real, synthetic: (name 1, name 2) -> Pearson's r (``correlations``)
+
+
+def _correlations(encoded: list[_Encoded], side: int) -> dict[tuple[str, str], float]:
+    """Pearson's r of every pair of one table's continuous columns that pearsonr centres and scales whole."""
+    ready = [item for item in encoded if item.standardised and item.standardised[side].mean is not None]
+    if len(ready) < 2:
+        return {}
+    values = [item.column.real if side == 0 else item.column.synthetic for item in ready]
+    matrix = correlations(values, [item.standardised[side] for item in ready])
+    return {(ready[i].name, ready[j].name): float(matrix[i, j]) for i, j in combinations(range(len(ready)), 2)}
+
+
+def _pair(
+    first: _Encoded,
+    second: _Encoded,
+    correlation_threshold: float,
+    association_threshold: float,
+    known: Correlations = ({}, {}),
+) -> dict:
     names = {"column_1": first.name, "column_2": second.name}
     if first.sdtype in CONTINUOUS_SDTYPES and second.sdtype in CONTINUOUS_SDTYPES:
         standardised = tuple(zip(first.standardised, second.standardised, strict=True))
         columns = (first.column, second.column)
-        return names | correlation_pair((first.name, second.name), columns, standardised, correlation_threshold)
+        pair = (first.name, second.name)
+        return names | correlation_pair(
+            pair, columns, standardised, correlation_threshold, (known[0].get(pair), known[1].get(pair))
+        )
     error = None
     sides = []
     for encoded in (first, second):
@@ -108,20 +137,23 @@ def quality_report(
     real_correlation_threshold: float,
     real_association_threshold: float,
     codes: CodesOf | None = None,
+    ordered: SortedOf | None = None,
 ) -> QualityScores:
     """Column Shapes and Column Pair Trends of ``synthetic`` against ``real`` for the columns in ``sdtypes``.
 
     ``codes``: a column's (real, synthetic) value codes already computed elsewhere (``keys.joint_codes``'
-    shape, e.g. ``PreparedData.joint_codes``), so they are not computed twice.
+    shape, e.g. ``PreparedData.joint_codes``), so they are not computed twice; ``ordered``: likewise a
+    continuous column's sorted present values (``PreparedData.sorted_values``).
     """
     known = [(name, sdtype) for name, sdtype in sdtypes.items() if sdtype in (*CONTINUOUS_SDTYPES, *DISCRETE_SDTYPES)]
     with ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="quality") as pool:
         encoded = list(
-            pool.map(lambda item: _encode(item[0], item[1], real[item[0]], synthetic[item[0]], codes), known)
+            pool.map(lambda item: _encode(item[0], item[1], real[item[0]], synthetic[item[0]], codes, ordered), known)
         )
+        known = tuple(pool.map(lambda side: _correlations(encoded, side), (0, 1)))
         pairs = list(
             pool.map(
-                lambda pair: _pair(*pair, real_correlation_threshold, real_association_threshold),
+                lambda pair: _pair(*pair, real_correlation_threshold, real_association_threshold, known),
                 combinations(encoded, 2),
             )
         )

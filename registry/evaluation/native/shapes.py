@@ -26,24 +26,36 @@ TV_EMPTY = "IncomputableMetricError: The TVComplement metric must have 1 or more
 _UNSEEN_WEIGHT = 1e-6
 
 
-def ks_values(series: pd.Series) -> np.ndarray:
-    """The column's present values, sorted, as KSComplement compares them."""
-    present = series.dropna()
-    if pd.api.types.is_datetime64_any_dtype(present.dtype):
-        values = present.to_numpy().view(np.int64)
+def sorted_present(series: pd.Series) -> np.ndarray:
+    """The column's present values, sorted (datetimes as int64 nanoseconds): computed once per column and
+    shared by KSComplement (``ks_values``) and the card's histograms."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":
+        values = series.to_numpy()  # no missing value possible: no mask, no copy before the sort's own
     else:
-        values = present.to_numpy()
-        if values.dtype.kind == "f":
-            values = np.round(values, KS_DECIMALS)
-    return np.sort(values, kind="stable")
+        present = series.dropna()
+        if pd.api.types.is_datetime64_any_dtype(present.dtype):
+            values = present.to_numpy().view(np.int64)
+        else:
+            values = present.to_numpy()
+    # Only values are kept, so the sort need not be stable (equal values are interchangeable).
+    return np.sort(values)
 
 
-def _at_own_points(values: np.ndarray) -> np.ndarray:
-    """For sorted ``values``: how many values are <= each one (searchsorted(values, values, "right"))."""
+def ks_values(series: pd.Series | None = None, *, sorted_values: np.ndarray | None = None) -> np.ndarray:
+    """The column's present values, sorted, as KSComplement compares them (floats rounded to 14 decimals).
+
+    From the column, or from its ``sorted_present`` values (rounding keeps their order).
+    """
+    values = sorted_present(series) if sorted_values is None else sorted_values
+    return np.round(values, KS_DECIMALS) if values.dtype.kind == "f" else values
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted ``values``: each distinct value, and how many values are <= it."""
     if values.size == 0:
-        return np.zeros(0, dtype=np.int64)
+        return values, np.zeros(0, dtype=np.int64)
     ends = np.flatnonzero(np.concatenate([values[1:] != values[:-1], [True]])) + 1
-    return np.repeat(ends, np.diff(np.concatenate([[0], ends])))
+    return values[ends - 1], ends
 
 
 def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float:
@@ -51,9 +63,12 @@ def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float:
     n1, n2 = real.size, synthetic.size
     if n1 == 0 or n2 == 0:
         return math.nan
-    # D is reached at a data point: the ECDFs at every real point and at every synthetic point.
-    at_real = _at_own_points(real) / n1 - np.searchsorted(synthetic, real, side="right") / n2
-    at_synthetic = np.searchsorted(real, synthetic, side="right") / n1 - _at_own_points(synthetic) / n2
+    # D is reached at a data point: the ECDFs at every distinct real value and every distinct synthetic value
+    # (a column of a few distinct values searches only those).
+    real_points, real_ends = _runs(real)
+    synthetic_points, synthetic_ends = _runs(synthetic)
+    at_real = real_ends / n1 - np.searchsorted(synthetic, real_points, side="right") / n2
+    at_synthetic = np.searchsorted(real, synthetic_points, side="right") / n1 - synthetic_ends / n2
     largest = max(float(at_real.max()), float(at_synthetic.max()))
     smallest = min(float(at_real.min()), float(at_synthetic.min()))
     statistic = max(min(max(-smallest, 0.0), 1.0), largest)

@@ -40,11 +40,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from registry.evaluation.keys import CodesOf
 
 DATA_VALIDITY = "Data Validity"
 DATA_STRUCTURE = "Data Structure"
@@ -192,8 +194,43 @@ def _category_codes(categories: np.ndarray, codes: np.ndarray, labels: np.ndarra
     return _ratio(valid, codes.size)
 
 
-def category_adherence(real: pd.Series, synthetic: pd.Series) -> float:
-    """sdmetrics' CategoryAdherence without range metadata."""
+def _as_objects(series: pd.Series) -> pd.Series:
+    """A categorical column as the object column sdmetrics is given (``PreparedData.real``)."""
+    return series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
+
+
+def _label_column(series: pd.Series) -> bool:
+    """Booleans or objects, or a categorical (objects once given to sdmetrics)."""
+    return isinstance(series.dtype, pd.CategoricalDtype) or _numpy_dtype(series, "bO")
+
+
+def _dtype_name(series: pd.Series) -> str:
+    return "object" if isinstance(series.dtype, pd.CategoricalDtype) else str(series.dtype)
+
+
+def _category_shared(codes: Sequence[np.ndarray], uniques: pd.Index) -> float:
+    """CategoryAdherence from codes the two columns share (missing values one code, as ``keys.joint_codes``):
+    a synthetic row is valid iff its code occurs in the real column, which for the missing code means the real
+    column has a missing value too."""
+    real, synthetic = codes
+    seen = np.bincount(real, minlength=len(uniques)) > 0
+    counts = np.bincount(synthetic, minlength=len(uniques))
+    return _ratio(int(counts[seen].sum()), synthetic.size)
+
+
+def category_adherence(
+    real: pd.Series, synthetic: pd.Series, shared: tuple[Sequence[np.ndarray], pd.Index] | None = None
+) -> float:
+    """sdmetrics' CategoryAdherence without range metadata.
+
+    ``shared``: the two columns' joint value codes, if already computed (``PreparedData.joint_codes``); they
+    are read instead of hashing the columns again when every value is a string or a boolean.
+    """
+    if shared is not None and _label_column(real) and _label_column(synthetic):
+        values = np.asarray(shared[1], dtype=object)
+        if _labels(values[~pd.isna(values)]):
+            return _category_shared(*shared)
+    real, synthetic = _as_objects(real), _as_objects(synthetic)
     if _numpy_dtype(real, _CATEGORY_KINDS) and _numpy_dtype(synthetic, _CATEGORY_KINDS):
         return _category_numbers(real.to_numpy(), synthetic.to_numpy())
     if _numpy_dtype(real, "bO") and _numpy_dtype(synthetic, "bO"):
@@ -204,28 +241,33 @@ def category_adherence(real: pd.Series, synthetic: pd.Series) -> float:
     return _category_pandas(real, synthetic)
 
 
-_METRICS: dict[str, Callable[[pd.Series, pd.Series], float]] = {
-    BOUNDARY_ADHERENCE: boundary_adherence,
-    CATEGORY_ADHERENCE: category_adherence,
-}
-
-
 def _error_text(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _validity_row(column: str, metric: str, real: pd.Series, synthetic: pd.Series) -> dict:
+def _validity_row(column: str, sdtype: str, real: pd.Series, synthetic: pd.Series, codes: CodesOf | None) -> dict:
+    metric = SDTYPE_METRICS[sdtype]
     try:
         with np.errstate(all="ignore"):
-            return {"column": column, "metric": metric, "score": float(_METRICS[metric](real, synthetic))}
+            if metric == BOUNDARY_ADHERENCE:
+                score = boundary_adherence(real, synthetic)
+            else:
+                shared = codes(column) if codes is not None and _label_column(real) else None
+                score = category_adherence(real, synthetic, shared)
+            return {"column": column, "metric": metric, "score": float(score)}
     except Exception as error:
         return {"column": column, "metric": metric, "score": math.nan, "error": _error_text(error)}
 
 
-def data_validity(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[str, str]) -> list[dict]:
-    """The Data Validity details: one row per column with a metric, ``error`` on every row if one raised."""
+def data_validity(
+    real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[str, str], codes: CodesOf | None = None
+) -> list[dict]:
+    """The Data Validity details: one row per column with a metric, ``error`` on every row if one raised.
+
+    ``codes``: the columns' joint value codes computed elsewhere (``PreparedData.joint_codes``), if any.
+    """
     rows = [
-        _validity_row(name, SDTYPE_METRICS[sdtype], real[name], synthetic[name])
+        _validity_row(name, sdtype, real[name], synthetic[name], codes)
         for name, sdtype in sdtypes.items()
         if sdtype in SDTYPE_METRICS
     ]
@@ -236,8 +278,8 @@ def data_validity(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[
 
 def table_structure(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str]) -> tuple[float, str | None]:
     """TableStructure on ``real[columns]`` and ``synthetic[columns]``: score, and the error text if it raises."""
-    real_pairs = {(name, str(real[name].dtype)) for name in columns}
-    synthetic_pairs = {(name, str(synthetic[name].dtype)) for name in columns}
+    real_pairs = {(name, _dtype_name(real[name])) for name in columns}
+    synthetic_pairs = {(name, _dtype_name(synthetic[name])) for name in columns}
     try:
         return len(real_pairs & synthetic_pairs) / len(real_pairs | synthetic_pairs), None
     except ZeroDivisionError as error:
@@ -259,9 +301,14 @@ def _nanmean(scores: Sequence[float]) -> float:
     return float(np.sum(present) / len(present)) if present else math.nan
 
 
-def diagnostic_report(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[str, str]) -> DiagnosticScores:
-    """sdmetrics 0.32's DiagnosticReport on ``real[list(sdtypes)]`` and ``synthetic[list(sdtypes)]``."""
-    rows = data_validity(real, synthetic, sdtypes)
+def diagnostic_report(
+    real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[str, str], *, codes: CodesOf | None = None
+) -> DiagnosticScores:
+    """sdmetrics 0.32's DiagnosticReport on ``real[list(sdtypes)]`` and ``synthetic[list(sdtypes)]``.
+
+    ``codes``: joint value codes of the columns computed elsewhere (``PreparedData.joint_codes``), if any.
+    """
+    rows = data_validity(real, synthetic, sdtypes, codes)
     properties = {
         DATA_VALIDITY: pandas_mean([row["score"] for row in rows]),
         DATA_STRUCTURE: table_structure(real, synthetic, list(sdtypes))[0],
