@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.APIErrorMiddleware",  # outermost: sees every response, turns /api/ errors into JSON
     "django.middleware.security.SecurityMiddleware",
     # Production serves the admin's static files itself; runserver does it in development.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
@@ -170,6 +171,16 @@ REGISTRY_STORAGE_ROOT = Path(env_str("REGISTRY_STORAGE_ROOT", str(VAR_DIR / "sto
 REGISTRY_DATA_ROOTS = [Path(p).resolve() for p in env_list("REGISTRY_DATA_ROOTS", "", sep=os.pathsep)]
 REGISTRY_MAX_UPLOAD_BYTES = env_int("REGISTRY_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
 # Uploads above this size are fingerprinted and inspected by a Celery task (202 + job).
+# Bounds on every table the registry reads (README, "Limits"): a gzip file inflates to at most
+# REGISTRY_MAX_INFLATED_BYTES and REGISTRY_MAX_INFLATION_RATIO times its size (413 beyond); columns, column-name
+# length and cell size are refused beyond theirs (400 naming the column).
+REGISTRY_MAX_INFLATED_BYTES = env_int("REGISTRY_MAX_INFLATED_BYTES", 1024 * 1024 * 1024)
+REGISTRY_MAX_INFLATION_RATIO = env_int("REGISTRY_MAX_INFLATION_RATIO", 200)
+REGISTRY_MAX_COLUMNS = env_int("REGISTRY_MAX_COLUMNS", 2000)
+REGISTRY_MAX_COLUMN_NAME_CHARS = env_int("REGISTRY_MAX_COLUMN_NAME_CHARS", 256)
+REGISTRY_MAX_CELL_BYTES = env_int("REGISTRY_MAX_CELL_BYTES", 64 * 1024)
+# JSON bodies and JSON form fields nest at most this deep (400 naming the limit beyond).
+REGISTRY_MAX_JSON_DEPTH = env_int("REGISTRY_MAX_JSON_DEPTH", 32)
 REGISTRY_INLINE_INSPECT_MAX_BYTES = env_int("REGISTRY_INLINE_INSPECT_MAX_BYTES", 16 * 1024 * 1024)
 # Real reference data sent for an evaluation is deleted after the run (only its fingerprint is kept)
 # unless this is on.
@@ -231,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.document_errors",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

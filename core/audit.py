@@ -143,6 +143,10 @@ class ChainVerification:
     head_hash: str
     first_bad_sequence: int | None = None
     reason: str = ""
+    # With verify_chain(project_ids=...): how many of the checked events are those projects', and the project
+    # of the first bad event (None for a system event, or when none is bad).
+    in_scope: int | None = None
+    bad_in_scope: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -154,9 +158,29 @@ class ChainVerification:
             "reason": self.reason,
         }
 
+    def scoped_dict(self, projects: list[str]) -> dict[str, Any]:
+        """What an auditor of ``projects`` may read: whether the whole chain holds, and how many of their
+        projects' events it checked; the trail's size, head and other projects' events are not theirs to see."""
+        if self.ok or self.bad_in_scope:
+            first_bad, reason = self.first_bad_sequence, self.reason
+        else:
+            first_bad, reason = None, "the chain breaks at an event outside your projects: ask a staff auditor"
+        return {
+            "ok": self.ok,
+            "scope": "projects",
+            "projects": projects,
+            "checked": self.in_scope,
+            "first_bad_sequence": first_bad,
+            "reason": reason,
+        }
 
-def verify_chain(*, chunk_size: int = 5000) -> ChainVerification:
-    """Recompute every hash in sequence order; name the first event that breaks the chain."""
+
+def verify_chain(*, chunk_size: int = 5000, project_ids: set[int] | None = None) -> ChainVerification:
+    """Recompute every hash in sequence order; name the first event that breaks the chain.
+
+    The whole chain is always recomputed (a link anywhere breaks it); ``project_ids`` counts, in ``in_scope``,
+    the events of those projects, and says whether the first bad event is one of theirs.
+    """
     head = AuditHead.objects.filter(pk=1).first()
     head_sequence = head.sequence if head else 0
     head_hash = head.hash if head else GENESIS_HASH
@@ -164,8 +188,11 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerification:
     prev_hash = GENESIS_HASH
     checked = 0
 
-    def broken(sequence: int, reason: str) -> ChainVerification:
-        return ChainVerification(False, checked, head_sequence, head_hash, sequence, reason)
+    in_scope = 0 if project_ids is not None else None
+
+    def broken(sequence: int, reason: str, project_id: int | None = None) -> ChainVerification:
+        mine = project_ids is not None and project_id in project_ids
+        return ChainVerification(False, checked, head_sequence, head_hash, sequence, reason, in_scope, mine)
 
     for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=chunk_size):
         if event.sequence != expected_sequence:
@@ -174,12 +201,16 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerification:
                 f"event {expected_sequence} is missing (next stored event is {event.sequence})",
             )
         if event.prev_hash != prev_hash:
-            return broken(event.sequence, f"event {event.sequence} does not link to event {event.sequence - 1}")
+            return broken(
+                event.sequence, f"event {event.sequence} does not link to event {event.sequence - 1}", event.project_id
+            )
         if event_hash(event) != event.hash:
-            return broken(event.sequence, f"event {event.sequence} was changed after it was written")
+            return broken(event.sequence, f"event {event.sequence} was changed after it was written", event.project_id)
         prev_hash = event.hash
         expected_sequence += 1
         checked += 1
+        if project_ids is not None and event.project_id in project_ids:
+            in_scope += 1
     last_sequence = expected_sequence - 1
     if last_sequence < head_sequence:
         return broken(last_sequence + 1, f"events {last_sequence + 1}..{head_sequence} were deleted")
@@ -187,4 +218,4 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainVerification:
         return broken(head_sequence + 1, f"event {head_sequence + 1} was inserted outside the audit service")
     if prev_hash != head_hash:
         return broken(last_sequence, f"event {last_sequence} does not match the recorded chain head")
-    return ChainVerification(True, checked, head_sequence, head_hash)
+    return ChainVerification(True, checked, head_sequence, head_hash, in_scope=in_scope)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# A lost database is an outage of a dependency, not a bug: writes roll back, and clients may retry after this.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
 
 class DomainError(Exception):
     """Base class: a request the domain refuses, with a reason meant for the caller."""

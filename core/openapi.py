@@ -14,3 +14,52 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "description": "An API token from `manage.py issue_token`: `Authorization: Bearer sdr_…` "
             "(the `Token` keyword is accepted too).",
         }
+
+
+# Error statuses every operation may answer (core.api.errors, core.middleware.APIErrorMiddleware), by when.
+_ERRORS = {
+    "400": "Invalid input: DRF's error shape, naming each field and its reason",
+    "401": "No token, or a bad one",
+    "403": "The caller's role in the project does not allow this",
+    "404": "Not found, or not in the caller's projects",
+    "409": "Conflicts with the current state",
+    "413": "A body, an upload or a gzip file over its limit (named in the body)",
+    "503": "The database is unavailable: retry after the Retry-After seconds",
+}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "description": '{"detail": reason} or {field: [reasons]} (nested for nested fields)',
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": True,
+}
+
+
+def document_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation lists the error statuses it can answer with.
+
+    400, 403 and 503 for every authenticated operation; 401 where a token is required; 404 on paths with a
+    parameter (and wherever a project is named); 409 and 413 on writes. An operation's own description of a
+    status is kept.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            public_operation = operation.get("security") == [{}] or not operation.get("security")
+            statuses = {"400", "503"}
+            if not public_operation:
+                statuses |= {"401", "403", "404"}
+            if "{" in path:
+                statuses.add("404")
+            if method != "get":
+                statuses |= {"409", "413"}
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                existing = responses.get(status)
+                if existing is None:
+                    responses[status] = {"description": _ERRORS[status], "content": reference}
+                elif "content" not in existing:
+                    existing["content"] = reference
+    return result

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.digest import sha256_file
-from core.errors import InvalidInput
 
+from .table_limits import table_input_error, table_limits
 from .tables.formats import TableError, check_declared_format, sniff_format
 from .tables.reading import read_table
 from .tables.schema import schema_hash, table_schema
@@ -42,9 +42,9 @@ def inspect_file(
     try:
         fmt = sniff_format(path)
         check_declared_format(fmt, declared_format)
-        frame = read_table(path, fmt)
+        frame = read_table(path, fmt, limits=table_limits())
     except TableError as exc:
-        raise InvalidInput(str(exc), field=field_name) from exc
+        raise table_input_error(exc, field_name) from exc
     if sha256 is None:
         digest = sha256_file(path)
         sha256, size = digest.sha256, digest.byte_count

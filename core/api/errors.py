@@ -1,17 +1,14 @@
 """One error shape for every failure: DRF's, with domain errors mapped to their status codes."""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError
-
-# A lost database is an outage of a dependency, not a bug: writes roll back, and clients may retry.
-DATABASE_RETRY_AFTER_SECONDS = 5
+from core.errors import DATABASE_RETRY_AFTER_SECONDS, DomainError
 
 
 def exception_handler(exc, context):
@@ -25,6 +22,17 @@ def exception_handler(exc, context):
             "files in multipart uploads do not count towards it)"
         )
         return Response({"detail": detail}, status=413)
+    if isinstance(exc, TooManyFieldsSent):
+        # Django's own answer is an HTML 400.
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return Response(
+            {"detail": f"the request has more than {limit} form fields (DATA_UPLOAD_MAX_NUMBER_FIELDS)"}, status=400
+        )
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return Response(
+            {"detail": f"the request has more than {limit} files (DATA_UPLOAD_MAX_NUMBER_FILES)"}, status=400
+        )
     if isinstance(exc, OperationalError | InterfaceError):
         return Response(
             {"detail": "the database is unavailable; retry later"},

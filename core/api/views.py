@@ -81,11 +81,27 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class AuditVerifyView(APIView):
-    """Recompute the whole hash chain; for auditors and admins of any project."""
+    """Recompute the whole hash chain, answering within what the caller may read.
 
-    @extend_schema(responses={200: OpenApiResponse(description="{ok, checked, head_sequence, head_hash, ...}")})
+    Staff (the system's auditors) see the whole trail's count and head; an auditor or admin of projects sees
+    whether the chain holds and how many of their projects' events it checked, nothing about other projects.
+    """
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                description="staff: {ok, scope: all, checked, head_sequence, head_hash, first_bad_sequence, reason}; "
+                "project auditors: {ok, scope: projects, projects, checked, first_bad_sequence, reason}"
+            ),
+            403: OpenApiResponse(description="not an auditor or admin of any project"),
+        }
+    )
     def get(self, request):
         actor = Actor.from_request(request)
-        if not project_ids_with(actor=actor, capability=Capability.READ_AUDIT) and not request.user.is_superuser:
+        if request.user.is_superuser or request.user.is_staff:
+            return Response({**verify_chain().as_dict(), "scope": "all"})
+        projects = project_ids_with(actor=actor, capability=Capability.READ_AUDIT)
+        if not projects:
             raise PermissionDenied("verifying the audit trail needs the auditor or admin role in a project")
-        return Response(verify_chain().as_dict())
+        slugs = sorted(Project.objects.filter(pk__in=projects).values_list("slug", flat=True))
+        return Response(verify_chain(project_ids=set(projects)).scoped_dict(slugs))

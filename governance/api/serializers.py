@@ -75,7 +75,9 @@ class PolicyInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="null for a global policy"
+    )
     rules = serializers.SerializerMethodField()
 
     class Meta:

@@ -3,6 +3,7 @@
 import django_filters as filters
 from django.db.models import Exists, OuterRef
 
+from core.api.filters import UTCDateTimeFilter
 from core.models import JobState
 
 from ..models import (
@@ -42,8 +43,8 @@ class VersionFilter(filters.FilterSet):
     source_namespace = filters.CharFilter(method="filter_source")
     source_name = filters.CharFilter(method="filter_source")
     registered_by = filters.CharFilter(field_name="registered_by__username")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = DatasetVersion

@@ -34,6 +34,7 @@ class SourceInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class DatasetDetailsInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    multiline_fields = ("description", "intended_uses", "out_of_scope_uses", "prohibited_uses")
     """Descriptive fields applied when the registration creates the dataset."""
 
     description = serializers.CharField(required=False, allow_blank=True)
@@ -134,7 +135,10 @@ class DatasetSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version_count = serializers.IntegerField(read_only=True)
     current_version = serializers.UUIDField(
-        source="current_version_id", read_only=True, help_text="The newest approved version: what consumers use"
+        source="current_version_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The newest approved version: what consumers use",
     )
 
     class Meta:

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.text import forbidden_character
+
 EVENT_TYPES = ("RunEvent", "DatasetEvent", "JobEvent")
 RUN_STATES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 
@@ -89,6 +91,9 @@ def _text(obj: dict, key: str, path: str, max_length: int | None = None) -> str:
         raise LineageEventError(path, "is required (a non-empty string)")
     if max_length is not None and len(value) > max_length:
         raise LineageEventError(path, f"is longer than {max_length} characters")
+    problem = forbidden_character(value)
+    if problem:
+        raise LineageEventError(path, problem)
     return value
 
 
@@ -110,7 +115,10 @@ def _time(value: Any, path: str) -> dt.datetime:
         raise LineageEventError(path, f"is not an ISO-8601 date-time: {exc}") from exc
     if parsed.tzinfo is None:
         raise LineageEventError(path, "needs a time zone offset (e.g. Z or +02:00)")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise LineageEventError(path, "is out of range once in UTC") from exc
 
 
 def _datasets(items: Any, path: str) -> list[DatasetRef]:

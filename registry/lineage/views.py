@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 import zlib
 
@@ -18,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import NonFiniteNumber, refuse_constant
-from core.api.parsers import NUL_MESSAGE, contains_nul
+from core.api.filters import in_utc
+from core.api.parsers import json_problem, loads
 from core.context import Actor
 from core.errors import InvalidInput, NotPermitted
 from core.models import Project
@@ -55,13 +55,14 @@ def _body_json(request):
         except zlib.error as exc:
             raise ParseError(f"the body is not valid gzip: {exc}") from exc
     try:
-        data = json.loads(raw, parse_constant=refuse_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ParseError(f"the body is not valid JSON: {exc}") from exc
+        data = loads(raw, parse_constant=refuse_constant)
     except NonFiniteNumber as exc:
         raise ParseError(f"the body is not valid JSON: {exc.constant} is not a JSON number") from exc
-    if contains_nul(data):
-        raise ParseError(NUL_MESSAGE)
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError, or nesting beyond the limit
+        raise ParseError(f"the body is not valid JSON: {exc}") from exc
+    problem = json_problem(data)
+    if problem:
+        raise ParseError(problem)
     return data
 
 
@@ -225,7 +226,10 @@ def _time_param(raw: str | None) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError as exc:
         raise ValidationError({"asOf": ["must be an ISO-8601 date-time, e.g. 2026-11-21T10:00:00Z"]}) from exc
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        return in_utc(value)
+    except ValueError as exc:
+        raise ValidationError({"asOf": [str(exc)]}) from exc
 
 
 def _uuid_param(raw: str | None) -> uuid.UUID | None:

@@ -22,6 +22,7 @@ from ..hooks import evaluation_finished, evaluation_started, evidence_changed
 from ..lineage import emit
 from ..models import Evaluation
 from ..storage import discard, resolve_data_uri, stored_path
+from ..table_limits import table_input_error, table_limits
 from ..tables.formats import TableError, sniff_format
 
 if TYPE_CHECKING:
@@ -48,11 +49,11 @@ def _read(path: Path, field: str) -> pd.DataFrame:
     from ..tables.reading import read_table  # pandas: kept off django.setup()
 
     try:
-        return read_table(path, sniff_format(path), strings_as_categories=True)
+        return read_table(path, sniff_format(path), strings_as_categories=True, limits=table_limits())
     except FileNotFoundError as exc:
         raise InvalidInput("the file is gone (deleted after an earlier run?)", field=field) from exc
     except TableError as exc:
-        raise InvalidInput(str(exc), field=field) from exc
+        raise table_input_error(exc, field) from exc
 
 
 def _synthetic_table(evaluation: Evaluation) -> pd.DataFrame:

@@ -20,7 +20,9 @@ from ..evaluation.sdtypes import SDTYPES
 from ..hooks import evidence_changed
 from ..models import DatasetVersion, Evaluation, EvaluationOrigin
 from ..storage import discard
+from ..table_limits import table_input_error, table_limits
 from ..tables.formats import TableError, check_declared_format, format_from_name, sniff_format
+from ..tables.limits import check_header
 from ..tables.reading import read_column_names
 
 COLUMN_LISTS = ("sensitive_attributes", "quasi_identifiers", "disclosure_sensitive")
@@ -92,9 +94,11 @@ def _check_table(version: DatasetVersion, table: TableInput, field: str) -> None
     try:
         fmt = sniff_format(table.path)
         check_declared_format(fmt, table.declared_format or format_from_name(table.name or table.path.name))
-        columns = read_column_names(table.path, fmt)
+        limits = table_limits()
+        columns = read_column_names(table.path, fmt, limits)
+        check_header(columns, limits)
     except TableError as exc:
-        raise InvalidInput(str(exc), field=field) from exc
+        raise table_input_error(exc, field) from exc
     expected = _schema_names(version)
     missing = [c for c in expected if c not in columns]
     extra = [c for c in columns if c not in expected]

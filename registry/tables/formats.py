@@ -86,7 +86,10 @@ def delimiter(path: Path | str, fmt: str) -> str:
     object is named after its format, so a .tsv file keeps no trace of its suffix once received.
     """
     opener = gzip.open if fmt == "csv.gz" else open
-    with opener(path, "rb") as handle:
-        header = handle.readline(_SNIFF_BYTES)
+    try:
+        with opener(path, "rb") as handle:
+            header = handle.readline(_SNIFF_BYTES)  # bounded: at most 64 KiB inflated
+    except (OSError, EOFError, zlib.error) as exc:
+        raise TableError(f"the file is not valid gzip: {exc}") from exc
     outside_quotes = b"".join(header.split(b'"')[::2])
     return "\t" if outside_quotes.count(b"\t") > outside_quotes.count(b",") else ","

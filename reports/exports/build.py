@@ -38,7 +38,10 @@ HOW_TO_VERIFY = (
     "in the registry's audit trail (event export.succeeded), whose chain verification is reported here. Every "
     "exported audit event carries the fields its hash covers, as stored: hash = SHA-256(prev_hash + canonical "
     "JSON of the event: sorted keys, no spaces, UTF-8, before/after as their JSON text). In export.json each "
-    "event is that canonical JSON plus `hash`; in audit_events.csv text is quoted and an empty cell is null."
+    "event is that canonical JSON plus `hash`; in audit_events.csv text is quoted and an empty cell is null. "
+    "In every CSV file a text cell starting with =, +, -, @, a tab, a carriage return or ' has one more ' in front "
+    "(so that spreadsheets do not run it as a formula): remove one leading ' from such a cell to get the stored "
+    "text. Numbers are written as they are; export.json is not changed."
 )
 
 

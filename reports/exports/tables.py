@@ -123,12 +123,27 @@ EVENTS_TABLE = "audit_events.csv"
 EVENT_COLUMNS = list(EVENT_FIELDS)
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV Injection"); "'" is added so
+# that the prefix can always be taken off again: every text starting with any of them gets one more "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet shows as text: one "'" before a cell that would start a formula (OWASP).
+
+    Reversible: remove one leading "'" from any text cell that has one to get the stored text back.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def cell(value: Any) -> Any:
-    """A CSV cell: JSON for nested values, empty for None, text otherwise."""
+    """A CSV cell: JSON for nested values, empty for None, text (neutralised) otherwise; numbers as they are."""
     if value is None:
         return ""
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, str):
+        return neutralise(value)
     return value
 
 
@@ -158,7 +173,7 @@ def table_rows(record: dict[str, Any]) -> dict[str, list[list[Any]]]:
             [d["id"], vid, *(cell(d[c]) for c in TABLES["decisions.csv"][2:])] for d in record["decisions"]
         ],
         "impact_flags.csv": [[vid, *(cell(f[c]) for c in TABLES["impact_flags.csv"][1:])] for f in record["flags"]],
-        "checklist.csv": [[vid, *(c[k] for k in TABLES["checklist.csv"][1:])] for c in record["checklist"]],
+        "checklist.csv": [[vid, *(cell(c[k]) for k in TABLES["checklist.csv"][1:])] for c in record["checklist"]],
     }
 
 
@@ -189,11 +204,12 @@ class VersionTables:
 
 
 def _quoted(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    return '"' + neutralise(text).replace('"', '""') + '"'
 
 
 def event_line(row: tuple) -> str:
-    """An audit event as one CSV line: every hashed field as stored, text always quoted, null as empty.
+    """An audit event as one CSV line: every hashed field as stored, text always quoted (and neutralised: a
+    text starting a formula has one more leading "'"), null as empty.
 
     Written by hand because csv.writer costs more than everything else per event; the result is plain
     RFC 4180 CSV (csv.reader reads it back), and it tells an empty text ("") from a null integer ().

@@ -145,12 +145,41 @@ def test_audit_events_are_for_auditors_and_admins_of_the_project(project, other_
 
 
 @pytest.mark.django_db
-def test_audit_verify_endpoint(team):
+def test_audit_verify_endpoint_answers_within_the_callers_projects(project, other_project, team):
+    make_member(other_project, "pipeline", "elsewhere")  # events of another project
     response = team["auditor"].client.get("/api/v1/audit/verify/")
     assert response.status_code == 200
-    body = response.json()
-    assert (body["ok"], body["checked"], body["first_bad_sequence"]) == (True, AuditEvent.objects.count(), None)
+    assert response.json() == {
+        "ok": True,
+        "scope": "projects",
+        "projects": ["acme"],
+        "checked": AuditEvent.objects.filter(project_id=project.pk).count(),
+        "first_bad_sequence": None,
+        "reason": "",
+    }
+    assert AuditEvent.objects.filter(project_id=project.pk).count() < AuditEvent.objects.count()
     assert team["pipeline"].client.get("/api/v1/audit/verify/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_audit_verify_names_a_break_only_inside_the_callers_projects(project, other_project, team):
+    from django.db import connection
+
+    make_member(other_project, "pipeline", "elsewhere")
+    theirs = AuditEvent.objects.filter(project_id=other_project.pk).order_by("sequence").first()
+    with connection.cursor() as cursor:  # a tampered row, as someone with database access could leave it
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")  # the append-only triggers off
+        cursor.execute("UPDATE governance_auditevent SET action = 'forged' WHERE sequence = %s", [theirs.sequence])
+    body = team["auditor"].client.get("/api/v1/audit/verify/").json()
+    assert (body["ok"], body["first_bad_sequence"]) == (False, None)
+    assert body["reason"] == "the chain breaks at an event outside your projects: ask a staff auditor"
+    staff = make_member(project, "auditor", "staff-auditor")
+    staff.user.is_staff = True
+    staff.user.save()
+    full = staff.client.get("/api/v1/audit/verify/").json()
+    assert (full["ok"], full["scope"], full["first_bad_sequence"]) == (False, "all", theirs.sequence)
+    assert full["reason"] == f"event {theirs.sequence} was changed after it was written"
 
 
 @requires_postgres

@@ -6,26 +6,10 @@ import os
 
 import pytest
 
-from core.models import AuditEvent
-from registry.models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from tests.support import registration_form, registration_json, upload
 
 URL = "/api/v1/versions/"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-
-
-@pytest.fixture
-def nothing_written(settings, pipeline):
-    """Yield, then assert the request left no registry rows, no audit events and no staged files."""
-    events = AuditEvent.objects.count()
-    yield
-    assert AuditEvent.objects.count() == events
-    for model in (Dataset, DatasetVersion, Generator, SourceDataset, RegistrationJob):
-        assert model.objects.count() == 0, model.__name__
-    staging = settings.REGISTRY_STORAGE_ROOT / "staging"
-    assert not staging.exists() or list(staging.iterdir()) == []
-    objects = settings.REGISTRY_STORAGE_ROOT / "objects"
-    assert not objects.exists() or list(objects.rglob("*.*")) == []
 
 
 def _multipart(member, content: bytes, name: str = "synthetic.csv", **form):
