@@ -41,7 +41,12 @@ def document_errors(result, generator, request, public):
     parameter (and wherever a project is named); 409 and 413 on writes. An operation's own description of a
     status is kept.
     """
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = _ERROR_SCHEMA
+    for name, schema in schemas.items():
+        # Input serializers refuse unknown fields (core.api.fields.StrictFieldsMixin): say so.
+        if name.endswith("Request") and schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
@@ -56,6 +61,8 @@ def document_errors(result, generator, request, public):
             if method != "get":
                 statuses |= {"409", "413"}
             responses = operation.setdefault("responses", {})
+            # The HTTP server itself refuses a request line longer than it takes (gunicorn: 4,094 bytes).
+            responses.setdefault("414", {"description": "URI too long: answered by the HTTP server, not JSON"})
             for status in sorted(statuses):
                 existing = responses.get(status)
                 if existing is None:

@@ -8,20 +8,19 @@ from django_filters.fields import IsoDateTimeField
 
 from ..models import AuditEvent, Project
 
-# PostgreSQL's time-zone displacement range: beyond it the database refuses the value (a DataError).
-MAX_OFFSET = dt.timedelta(hours=15, minutes=59)
-OFFSET_MESSAGE = "the time-zone offset must lie within -15:59 and +15:59"
+OUT_OF_RANGE = "the date-time is out of range once in UTC (years 1 to 9999)"
 
 
 def in_utc(value: dt.datetime) -> dt.datetime:
-    """An aware date-time in UTC; ValueError (with the reason) for an offset or a year beyond the range."""
-    offset = value.utcoffset()
-    if offset is not None and abs(offset) > MAX_OFFSET:
-        raise ValueError(OFFSET_MESSAGE)
+    """An aware date-time in UTC (naive ones are taken as UTC); ValueError when it is out of range in UTC.
+
+    Every query reaches the database in UTC: PostgreSQL refuses offsets beyond +-15:59 (a DataError, a 500
+    before), which RFC 3339 and Python allow up to +-23:59.
+    """
     try:
         return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
     except OverflowError as exc:
-        raise ValueError("the date-time is out of range once in UTC") from exc
+        raise ValueError(OUT_OF_RANGE) from exc
 
 
 class UTCDateTimeField(IsoDateTimeField):

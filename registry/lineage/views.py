@@ -154,8 +154,12 @@ class LineageBatchView(APIView):
     parser_classes = [RawBodyParser]
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
-        responses={201: OpenApiResponse(description='{"stored": n, "duplicates": m, "registered": [...]}')},
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
+        responses={
+            201: OpenApiResponse(description='{"stored": n, "duplicates": m, "registered": [...]}'),
+            400: OpenApiResponse(description="Not JSON, not an array, bad gzip, or no project"),
+            422: OpenApiResponse(description="An invalid event; the body names it (index) and the field"),
+        },
     )
     def post(self, request):
         payload = _body_json(request)
@@ -184,7 +188,12 @@ class ColumnLineageView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("nodeId", str, required=True, description="datasetField:<ns>:<dataset>:<field>"),
+            OpenApiParameter(
+                "nodeId",
+                {"type": "string", "minLength": 1},
+                required=True,
+                description="datasetField:<ns>:<dataset>:<field>",
+            ),
             OpenApiParameter("depth", int),
             OpenApiParameter("withDownstream", bool),
         ],
