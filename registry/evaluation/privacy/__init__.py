@@ -327,6 +327,7 @@ def evaluate_privacy(data: PreparedData, config: EvaluationConfig) -> KindResult
     codes = {name: data.joint_codes(name)[0] for name in columns}
     copies = exact_copies(data.real, data.synthetic, columns, codes)
     copied = copies.pop("copied_mask")
+    row_keys = copies.pop("row_keys")
     metrics["privacy.exact_copies"] = copies["count"]
     metrics["privacy.exact_copy_rate"] = copies["rate"]
     copies["rate_interval_95"] = clopper_pearson(copies["count"], len(data.synthetic))
@@ -334,7 +335,7 @@ def evaluate_privacy(data: PreparedData, config: EvaluationConfig) -> KindResult
         data.real, data.synthetic, data.evaluated, config.new_row_tolerance, already_matched=copied, codes=codes
     )
     metrics["privacy.new_row_synthesis"] = rows["score"]
-    near = near_copies(data.real, data.synthetic, columns, codes)
+    near = near_copies(data.real, data.synthetic, columns, codes, row_keys=row_keys)
     near.pop("near_mask", None)
     if "rate" in near:
         metrics["privacy.near_copy_rate"] = near["rate"]

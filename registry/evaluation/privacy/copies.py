@@ -49,6 +49,7 @@ def exact_copies(
         "examples": np.flatnonzero(copied)[:MAX_EXAMPLES].tolist(),
         "columns_compared": list(columns),
         "copied_mask": copied,
+        "row_keys": (real_key, synthetic_key),  # for near_copies: the same key over every column
     }
 
 
@@ -200,13 +201,18 @@ _NEAR_COPY_GROUPS = 4
 
 
 def near_copies(
-    real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str], codes: Codes | None = None
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[str],
+    codes: Codes | None = None,
+    row_keys: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """Synthetic rows equal to some real row in every listed column but at most one (exact copies included).
 
     A copied real row with one value changed (an age moved by a year, a renumbered key, a rounded amount)
     has no exact match and can sit just outside NewRowSynthesis' tolerance; it still equals the real row
     everywhere else. ``differing_column`` counts, for the rows that are not exact copies, the column left out.
+    ``row_keys``: ``exact_copies``' row keys over the same columns, if computed already.
     """
     columns = list(columns)
     if len(columns) < 2:
@@ -215,7 +221,9 @@ def near_copies(
         return {"skipped": f"more than {MAX_NEAR_COPY_COLUMNS} columns"}
     codes = codes if codes is not None else column_codes(real, synthetic, columns)
     sizes = [len(real), len(synthetic)]
-    real_key, synthetic_key = combine_keys([codes[name] for name in columns], sizes)
+    if row_keys is None:
+        row_keys = combine_keys([codes[name] for name in columns], sizes)
+    real_key, synthetic_key = row_keys
     exact = np.isin(synthetic_key, real_key)
     near = exact.copy()
     differing: dict[str, int] = {}
@@ -233,8 +241,9 @@ def near_copies(
             continue
         real_rows = np.flatnonzero(np.isin(real_fixed, synthetic_fixed[synthetic_rows]))
         for left_out in varying:
-            parts = [
-                [codes[name][0][real_rows], codes[name][1][synthetic_rows]] for name in columns if name != left_out
+            # Equal on every column but left_out = equal fixed key and equal on the group's other columns.
+            parts = [[real_fixed[real_rows], synthetic_fixed[synthetic_rows]]] + [
+                [codes[name][0][real_rows], codes[name][1][synthetic_rows]] for name in varying if name != left_out
             ]
             real_key, synthetic_key = combine_keys(parts, [real_rows.size, synthetic_rows.size])
             found = np.isin(synthetic_key, real_key) & ~near[synthetic_rows]
