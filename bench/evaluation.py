@@ -5,7 +5,7 @@
 ``--quick`` skips the slow sdmetrics references (NewRowSynthesis and exact DCRBaselineProtection at 10k
 rows, about 70 s and 6 min); ``--cap-100k`` adds sdmetrics' DisclosureProtection at 100k rows (about
 7 min). Every measurement runs in a fresh child process (this script with ``--job``), so its peak
-memory is its own: peak RSS of the child (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), which
+memory is its own: peak RSS of the child (``_machine.peak_rss_mb``: VmHWM), which
 includes the interpreter, the libraries and the input tables; the RSS after building the tables is
 printed next to it. A measurement that takes under 10 s is repeated three times in its child and the
 fastest run is reported (the machine is shared); slower ones run once. No assertion on time.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _machine import summary  # bench/ is on sys.path when this file runs as a script
+from _machine import peak_rss_mb, summary  # bench/ is on sys.path when this file runs as a script
 from sdmetrics.reports import DiagnosticReport, QualityReport
 from sdmetrics.single_table import DCRBaselineProtection, DisclosureProtection, NewRowSynthesis
 
@@ -91,7 +90,7 @@ def _sdtypes(real: pd.DataFrame) -> dict[str, str]:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mb()
 
 
 # --- jobs: each returns (seconds, score, note); the clock starts after the tables are built ------------

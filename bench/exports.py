@@ -10,7 +10,7 @@ one) an approval each, and the audit events with their hash chain computed in Py
 PostgreSQL's COPY (SQLite: executemany) — a fast path that bypasses `record_event` but produces a chain
 `verify_chain` accepts, which the export then verifies. Each format is then exported by `core.jobs.run` in a
 fresh child process, which reports its wall time and its own peak RSS
-(`resource.getrusage(RUSAGE_SELF).ru_maxrss`: the interpreter, Django and the export together; the RSS
+(`_machine.peak_rss_mb`, VmHWM: the interpreter, Django and the export together; the RSS
 after Django has started is shown next to it). The PDF is a document for people: it lists every version
 in its summary table but gives only the first 200 a section of their own, and lists the first 2,000
 events (counting the rest per action). No assertion on time.
@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _machine import summary  # bench/ is on sys.path when this file runs as a script
+from _machine import peak_rss_mb, summary  # bench/ is on sys.path when this file runs as a script
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DB = "registry_bench_exports"
@@ -38,7 +37,7 @@ ACTIONS = ("version.registered", "evaluation.succeeded", "policy.checked", "card
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mb()
 
 
 def _django() -> None:

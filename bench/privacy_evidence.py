@@ -17,7 +17,7 @@ Rows printed:
   to training and to holdout) and LogisticDetection against ours on the same tables, in the same run.
 
 Every measurement runs in a fresh child process (this script with ``--job``) so its peak RSS is its own
-(``ru_maxrss``: interpreter, libraries and the tables included). Measurements under 10 s, and the demo
+(``_machine.peak_rss_mb``: interpreter, libraries and the tables included). Measurements under 10 s, and the demo
 always, run three times: the fastest is shown, and the first run (which pays the libraries' first-call costs,
 as a fresh worker does) next to it. No assertion on time.
 """
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _machine import summary  # bench/ is on sys.path when this file runs as a script
+from _machine import peak_rss_mb, summary  # bench/ is on sys.path when this file runs as a script
 from evaluation import _adult, _noisy, _sdtypes
 
 from registry.demo.data import DEMO_EVALUATION_CONFIG, build_demo_tables
@@ -53,7 +52,7 @@ RESAMPLES = 200  # EvaluationConfig.privacy_bootstrap_resamples
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mb()
 
 
 def _three(rows: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
