@@ -68,6 +68,8 @@ class APIErrorMiddleware:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
+        if getattr(response, "accepted_renderer", None) is not None:
+            return response  # rendered by DRF on purpose (the browsable API's HTML for a person): kept
         return self._json(request, response.status_code, getattr(request, "registry_exception", None))
 
     @staticmethod

@@ -376,3 +376,10 @@ def test_every_operation_documents_its_errors(pipeline):
     assert dataset["current_version"]["nullable"] is True
     policy = schema["components"]["schemas"]["Policy"]["properties"]
     assert policy["project"]["nullable"] is True
+
+
+def test_the_browsable_apis_own_error_pages_are_kept(pipeline):
+    response = pipeline.client.get("/api/v1/versions/?page_size=false", HTTP_ACCEPT="text/html")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert b"must be a whole number of 1 or more" in response.content
