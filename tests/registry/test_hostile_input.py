@@ -383,3 +383,24 @@ def test_the_browsable_apis_own_error_pages_are_kept(pipeline):
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     assert b"must be a whole number of 1 or more" in response.content
+
+
+def test_neutralised_audit_csv_rows_still_verify_once_the_prefix_is_removed():
+    import csv
+
+    from reports.exports.chain import row_hash
+    from reports.exports.tables import event_line
+
+    stored = (7, "2026-01-01T00:00:00+00:00", 3, "-alice", "token:sdr_x", "=cmd", "t", "+1", "@x", 2, "acme",
+              "", '{"a":1}', "'quoted", "", "0" * 64, "")  # fmt: skip
+    stored = (*stored[:-1], row_hash(stored))
+    cells = next(csv.reader(io.StringIO(event_line(stored))))
+    assert cells[3] == "'-alice" and cells[5] == "'=cmd" and cells[13] == "''quoted"
+    restored = []
+    for index, cell in enumerate(cells):
+        if index in (0, 2, 9):
+            restored.append(int(cell) if cell else None)
+        else:
+            restored.append(cell[1:] if cell.startswith("'") else cell)
+    assert tuple(restored) == stored
+    assert row_hash(tuple(restored)) == stored[-1]
