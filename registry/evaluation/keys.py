@@ -14,6 +14,17 @@ CodesOf = Callable[[str], tuple[list[np.ndarray], pd.Index]]
 SortedOf = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
 
+def as_objects(series: pd.Series) -> pd.Series:
+    """A categorical column (Parquet strings, kept compact) as the object column every other reader sees:
+    the same values, missing as NaN; any other column unchanged."""
+    return series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
+
+
+def value_dtype(series: pd.Series) -> np.dtype:
+    """The column's dtype as ``as_objects`` would give it, without converting it."""
+    return np.dtype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
+
+
 def _code_dtype(values: int) -> type[np.signedinteger]:
     """int32 codes (half of int64's memory: they are kept for every column of every table) unless too many values.
 

@@ -12,7 +12,7 @@ import pandas as pd
 from registry.evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES, EvaluationConfig
 from registry.evaluation.errors import EvaluationInputError
 from registry.evaluation.identifiers import key_columns
-from registry.evaluation.keys import categorical_codes, joint_codes
+from registry.evaluation.keys import as_objects, categorical_codes, joint_codes
 from registry.evaluation.native.shapes import sorted_present
 from registry.evaluation.sdtypes import infer_sdtype
 
@@ -86,7 +86,7 @@ class PreparedData:
             if all(original is not None for original in originals):
                 self._codes[key] = categorical_codes(originals)
             else:
-                self._codes[key] = joint_codes([_values_of(self.tables[table][name]) for table in tables])
+                self._codes[key] = joint_codes([as_objects(self.tables[table][name]) for table in tables])
         return self._codes[key]
 
     def sorted_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +99,9 @@ class PreparedData:
 
     def take_sorted(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``sorted_values`` for its last reader: returned and dropped from the cache."""
-        return self._sorted.pop(name, None) or (self.sorted_values(name) and self._sorted.pop(name))
+        values = self.sorted_values(name)
+        del self._sorted[name]
+        return values
 
     def forget_sorted(self) -> None:
         """Release the sorted copies once their readers are done (they are as large as the columns)."""
@@ -280,11 +282,6 @@ def subset(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame if list(frame.columns) == list(columns) else frame[list(columns)]
 
 
-def _values_of(series: pd.Series) -> pd.Series:
-    """A discrete column with its values as objects, as every kind but the code readers sees it."""
-    return series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
-
-
 def as_values(frame: pd.DataFrame | None, categoricals: Sequence[str] | None = None) -> pd.DataFrame | None:
     """A compact table (``PreparedData.compact``) with its categorical columns (``categoricals``, or every one)
     turned into object columns."""
@@ -294,7 +291,7 @@ def as_values(frame: pd.DataFrame | None, categoricals: Sequence[str] | None = N
         return frame
     frame = frame.copy(deep=False)
     for name in categoricals:
-        frame[name] = _values_of(frame[name]).to_numpy()  # missing values come out as np.nan
+        frame[name] = as_objects(frame[name]).to_numpy()  # missing values come out as np.nan
     return frame
 
 

@@ -20,7 +20,8 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 
 from common.jsonable import to_jsonable
-from registry.evaluation.keys import CodesOf, SortedOf
+from registry.evaluation.keys import CodesOf, SortedOf, as_objects, value_dtype
+from registry.evaluation.native.pair_trends import correlations, standardise
 
 SUMMARY_VERSION = 1
 NUMERIC = ("numerical", "datetime")
@@ -35,11 +36,6 @@ def _numbers(series: pd.Series, sdtype: str) -> pd.Series:
         seconds = stamps.astype("int64", copy=False) / 1e9
         return seconds.where(stamps.notna())
     return pd.to_numeric(series, errors="coerce").astype("float64")
-
-
-def _value_dtype(series: pd.Series) -> np.dtype:
-    """The column's dtype as every other kind reads it: a categorical's values are objects."""
-    return np.dtype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
 
 
 def _sorted_numbers(series: pd.Series, sdtype: str) -> np.ndarray:
@@ -93,9 +89,7 @@ class _Folded:
 
 def _labels(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Row codes (-1 missing) and each code's label: the value as text, as ``astype(str)`` writes it."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.astype(object)
-    codes, uniques = pd.factorize(series)
+    codes, uniques = pd.factorize(as_objects(series))
     return codes, pd.Series(uniques).astype(str)
 
 
@@ -185,29 +179,21 @@ def _associations(folded: Mapping[str, Mapping[str, _Folded]], columns: list[str
     return result
 
 
-_BLOCK_ROWS = 1 << 16
-
-
 def _correlations(frame: pd.DataFrame, columns: list[str]) -> list[list[float | None]]:
     """Pearson's r of every pair of ``columns`` (pairwise complete, as ``DataFrame.corr``)."""
     numeric = all(pd.api.types.is_numeric_dtype(frame[name].dtype) for name in columns)
     values = frame[columns] if numeric else frame[columns].apply(pd.to_numeric, errors="coerce")
-    if values.isna().to_numpy().any():
+    if len(values) < 3 or values.isna().to_numpy().any():
         return _matrix(values.corr())
-    # No missing value: one cross-product of the centred columns, summed over blocks of rows (BLAS, and no
-    # copy of the whole table) instead of pandas' loop over pairs.
-    means = np.array([values[name].mean() for name in columns], dtype=np.float64)
-    product = np.zeros((len(columns), len(columns)))
-    for start in range(0, len(values), _BLOCK_ROWS):
-        block = values.iloc[start : start + _BLOCK_ROWS].to_numpy(dtype=np.float64) - means
-        product += block.T @ block
-    scale = np.sqrt(np.diag(product))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        result = np.clip(product / np.outer(scale, scale), -1.0, 1.0)
-    np.fill_diagonal(result, 1.0)
-    constant = np.array([values[name].min() == values[name].max() for name in columns])
-    result[constant, :] = np.nan
-    result[:, constant] = np.nan
+    # No missing value: the quality report's blockwise cross-product (``pair_trends.correlations``) instead of
+    # pandas' loop over pairs; a constant column has no r (NaN), as in pandas.
+    arrays = [values[name].to_numpy() for name in columns]
+    standardised = [standardise(array) for array in arrays]
+    ready = [index for index, item in enumerate(standardised) if item.mean is not None]
+    result = np.full((len(columns), len(columns)), np.nan)
+    if ready:
+        result[np.ix_(ready, ready)] = correlations([arrays[i] for i in ready], [standardised[i] for i in ready])
+        result[ready, ready] = 1.0
     return to_jsonable(result.tolist())
 
 
@@ -249,7 +235,7 @@ def distribution_summaries(
             columns[name] = _histogram(*sides, (len(real), len(synthetic)), sdtype, bins, min_count)
         elif sdtype in DISCRETE:
             # Codes shared only between columns of one type: else a value's text could differ per table.
-            same_type = _value_dtype(real[name]) == _value_dtype(synthetic[name])
+            same_type = value_dtype(real[name]) == value_dtype(synthetic[name])
             shared = _shared_labels(codes, name) if codes is not None and same_type else None
             columns[name], folded[name] = _frequencies(
                 real[name], synthetic[name], sdtype, max_categories, min_count, shared

@@ -150,10 +150,10 @@ def quality_report(
         encoded = list(
             pool.map(lambda item: _encode(item[0], item[1], real[item[0]], synthetic[item[0]], codes, ordered), known)
         )
-        known = tuple(pool.map(lambda side: _correlations(encoded, side), (0, 1)))
+        by_side = tuple(pool.map(lambda side: _correlations(encoded, side), (0, 1)))
         pairs = list(
             pool.map(
-                lambda pair: _pair(*pair, real_correlation_threshold, real_association_threshold, known),
+                lambda pair: _pair(*pair, real_correlation_threshold, real_association_threshold, by_side),
                 combinations(encoded, 2),
             )
         )

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from registry.evaluation.keys import CodesOf
+from registry.evaluation.keys import CodesOf, as_objects, value_dtype
 
 DATA_VALIDITY = "Data Validity"
 DATA_STRUCTURE = "Data Structure"
@@ -194,18 +194,9 @@ def _category_codes(categories: np.ndarray, codes: np.ndarray, labels: np.ndarra
     return _ratio(valid, codes.size)
 
 
-def _as_objects(series: pd.Series) -> pd.Series:
-    """A categorical column as the object column sdmetrics is given (``PreparedData.real``)."""
-    return series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
-
-
 def _label_column(series: pd.Series) -> bool:
     """Booleans or objects, or a categorical (objects once given to sdmetrics)."""
     return isinstance(series.dtype, pd.CategoricalDtype) or _numpy_dtype(series, "bO")
-
-
-def _dtype_name(series: pd.Series) -> str:
-    return "object" if isinstance(series.dtype, pd.CategoricalDtype) else str(series.dtype)
 
 
 def _category_shared(codes: Sequence[np.ndarray], uniques: pd.Index) -> float:
@@ -230,7 +221,7 @@ def category_adherence(
         values = np.asarray(shared[1], dtype=object)
         if _labels(values[~pd.isna(values)]):
             return _category_shared(*shared)
-    real, synthetic = _as_objects(real), _as_objects(synthetic)
+    real, synthetic = as_objects(real), as_objects(synthetic)
     if _numpy_dtype(real, _CATEGORY_KINDS) and _numpy_dtype(synthetic, _CATEGORY_KINDS):
         return _category_numbers(real.to_numpy(), synthetic.to_numpy())
     if _numpy_dtype(real, "bO") and _numpy_dtype(synthetic, "bO"):
@@ -278,8 +269,8 @@ def data_validity(
 
 def table_structure(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str]) -> tuple[float, str | None]:
     """TableStructure on ``real[columns]`` and ``synthetic[columns]``: score, and the error text if it raises."""
-    real_pairs = {(name, _dtype_name(real[name])) for name in columns}
-    synthetic_pairs = {(name, _dtype_name(synthetic[name])) for name in columns}
+    real_pairs = {(name, str(value_dtype(real[name]))) for name in columns}
+    synthetic_pairs = {(name, str(value_dtype(synthetic[name]))) for name in columns}
     try:
         return len(real_pairs & synthetic_pairs) / len(real_pairs | synthetic_pairs), None
     except ZeroDivisionError as error:
