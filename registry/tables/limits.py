@@ -4,7 +4,7 @@ Every file the registry reads (an upload, a ``file://`` version, an evaluation's
 hostile or careless: a small gzip that inflates to gigabytes, 100,000 columns, a megabyte in one cell, bytes
 that are not UTF-8, nested Parquet types nothing downstream understands. These checks run before or while the
 table is read, each naming the limit and the setting that moves it. No Django here: the registry builds a
-``TableLimits`` from its settings (``registry.content.table_limits``).
+``TableLimits`` from its settings (``registry.table_limits.table_limits``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class TableTooLarge(TableError):
 
 @dataclass(frozen=True)
 class TableLimits:
-    """Bounds on one table; ``setting_prefix`` + the field name in upper case is the setting that moves each."""
+    """Bounds on one table; ``setting(field)`` names the setting that moves each (REGISTRY_ + the field)."""
 
     max_inflated_bytes: int = 1024**3  # as REGISTRY_MAX_UPLOAD_BYTES: inflated, a file may be as large as an upload
     max_inflation_ratio: int = 200

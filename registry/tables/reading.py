@@ -16,7 +16,7 @@ DEFAULT_LIMITS = TableLimits()
 _HEADER_BYTES = 1024 * 1024
 
 
-def _parquet_with_categories(path: Path | str) -> pd.DataFrame:
+def _parquet_with_categories(path: Path | str, schema) -> pd.DataFrame:
     """A Parquet file with its string columns dictionary-encoded: pandas categoricals, not one object per row.
 
     The strings are read straight into dictionaries (``read_dictionary``): no column of one string per row is
@@ -25,7 +25,6 @@ def _parquet_with_categories(path: Path | str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
     strings = [field.name for field in schema if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)]
     table = pq.read_table(path, read_dictionary=strings)
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
@@ -34,8 +33,9 @@ def _parquet_with_categories(path: Path | str) -> pd.DataFrame:
     return frame
 
 
-def _check_parquet_schema(path: Path | str, limits: TableLimits) -> None:
-    """Header limits, and no nested column: lists, structs and maps have no sdtype and no metric reads them."""
+def _check_parquet_schema(path: Path | str, limits: TableLimits):
+    """The file's Arrow schema, once it keeps the header limits and has no nested column: lists, structs and
+    maps have no sdtype and no metric reads them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -47,6 +47,7 @@ def _check_parquet_schema(path: Path | str, limits: TableLimits) -> None:
                 f"column {field.name!r} is of the nested Parquet type {field.type}; only flat columns (numbers, "
                 "text, booleans, dates and times) can be registered: flatten it into columns first"
             )
+    return schema
 
 
 def _is_text(value: object) -> bool:
@@ -100,13 +101,14 @@ def read_table(
         raise TableError(f"unsupported format {fmt!r}; expected one of {', '.join(FORMATS)}")
     try:
         if fmt == "parquet":
-            _check_parquet_schema(path, limits)
-            frame = _parquet_with_categories(path) if strings_as_categories else pd.read_parquet(path)
+            schema = _check_parquet_schema(path, limits)
+            frame = _parquet_with_categories(path, schema) if strings_as_categories else pd.read_parquet(path)
         else:
-            check_header(read_column_names(path, fmt, limits), limits)
+            sep = delimiter(path, fmt)
+            check_header(read_column_names(path, fmt, limits, sep=sep), limits)
             with _source(path, fmt, limits) as source:
                 # pyarrow's reader is multi-threaded: several times faster than the C engine on big files.
-                frame = pd.read_csv(source, engine="pyarrow", sep=delimiter(path, fmt))
+                frame = pd.read_csv(source, engine="pyarrow", sep=sep)
     except TableError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
@@ -143,8 +145,11 @@ def _normalise_missing(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def read_column_names(path: Path | str, fmt: str, limits: TableLimits = DEFAULT_LIMITS) -> list[str]:
-    """Only the header: lets a caller compare schemas before queueing the full read."""
+def read_column_names(
+    path: Path | str, fmt: str, limits: TableLimits = DEFAULT_LIMITS, *, sep: str | None = None
+) -> list[str]:
+    """Only the header: lets a caller compare schemas before queueing the full read (``sep``: the delimiter,
+    if the caller found it already)."""
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
@@ -154,7 +159,7 @@ def read_column_names(path: Path | str, fmt: str, limits: TableLimits = DEFAULT_
             header = source.readline(_HEADER_BYTES + 1)
         if len(header) > _HEADER_BYTES:
             raise TableError(f"the header line is longer than {_HEADER_BYTES} bytes")
-        frame = pd.read_csv(io.BytesIO(header), nrows=0, sep=delimiter(path, fmt))
+        frame = pd.read_csv(io.BytesIO(header), nrows=0, sep=sep or delimiter(path, fmt))
     except TableError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
