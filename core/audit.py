@@ -143,8 +143,8 @@ class ChainVerification:
     head_hash: str
     first_bad_sequence: int | None = None
     reason: str = ""
-    # With verify_chain(project_ids=...): how many of the checked events are those projects', and the project
-    # of the first bad event (None for a system event, or when none is bad).
+    # With verify_chain(project_ids=...): how many of the checked events are those projects', and whether the
+    # first bad event is one of theirs.
     in_scope: int | None = None
     bad_in_scope: bool = False
 

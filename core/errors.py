@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # A lost database is an outage of a dependency, not a bug: writes roll back, and clients may retry after this.
 DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "the database is unavailable; retry later"
 
 
 class DomainError(Exception):

@@ -11,7 +11,7 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
-from core.errors import DATABASE_RETRY_AFTER_SECONDS
+from core.errors import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -76,7 +76,7 @@ class APIErrorMiddleware:
     def _json(request, status: int, exc: BaseException | None) -> JsonResponse:
         headers = {}
         if isinstance(exc, OperationalError | InterfaceError):
-            status, detail = 503, "the database is unavailable; retry later"
+            status, detail = 503, DATABASE_UNAVAILABLE
             headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         elif status >= 500:
             request_id = getattr(request, "request_id", "")

@@ -37,9 +37,9 @@ _ERROR_SCHEMA = {
 def document_errors(result, generator, request, public):
     """drf-spectacular postprocessing hook: every operation lists the error statuses it can answer with.
 
-    400, 403 and 503 for every authenticated operation; 401 where a token is required; 404 on paths with a
-    parameter (and wherever a project is named); 409 and 413 on writes. An operation's own description of a
-    status is kept.
+    400 and 503 everywhere; 401, 403 and 404 where a token is required; 404 on paths with a parameter; 409 and
+    413 on writes; 414 (the HTTP server's own answer) everywhere. An operation's own description of a status is
+    kept. Request bodies of input serializers get ``additionalProperties: false``.
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = _ERROR_SCHEMA

@@ -8,7 +8,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DATABASE_RETRY_AFTER_SECONDS, DomainError
+from core.errors import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE, DomainError
 
 
 def exception_handler(exc, context):
@@ -35,7 +35,7 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, OperationalError | InterfaceError):
         return Response(
-            {"detail": "the database is unavailable; retry later"},
+            {"detail": DATABASE_UNAVAILABLE},
             status=503,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )

@@ -47,11 +47,6 @@ def json_problem(value: Any, max_depth: int | None = None) -> str | None:
     return None
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a parsed JSON value holds a NUL anywhere (at any depth)."""
-    return json_problem(value, max_depth=2**31) == NUL_MESSAGE
-
-
 def loads(raw: str | bytes, **kwargs) -> Any:
     """``json.loads`` that turns nesting too deep for the decoder itself into a ValueError with the limit."""
     try:

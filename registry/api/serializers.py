@@ -34,8 +34,9 @@ class SourceInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class DatasetDetailsInputSerializer(StrictFieldsMixin, serializers.Serializer):
-    multiline_fields = ("description", "intended_uses", "out_of_scope_uses", "prohibited_uses")
     """Descriptive fields applied when the registration creates the dataset."""
+
+    multiline_fields = ("description", "intended_uses", "out_of_scope_uses", "prohibited_uses")
 
     description = serializers.CharField(required=False, allow_blank=True)
     intended_uses = serializers.CharField(required=False, allow_blank=True)
