@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,11 @@ class PreparedData:
     _categoricals: dict = field(default_factory=dict, repr=False, compare=False)
     _values: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # One lock per cached column's codes: kinds running side by side (engine.run_evaluation) compute each once.
+    _code_locks: dict = field(default_factory=dict, repr=False, compare=False)
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
+    # Computes the DCR's distance parts elsewhere (``privacy.parts.PartRunner``); None: one search, here.
+    part_runner: Any = field(default=None, repr=False, compare=False)
 
     def compact(self, label: str) -> pd.DataFrame | None:
         return self.tables[label]
@@ -81,17 +87,34 @@ class PreparedData:
         """Codes of column ``name`` shared by ``tables`` (``keys.joint_codes``: equal codes iff equal values,
         missing values one code), computed once per evaluation and shared by every kind that compares values."""
         key = (name, tables)
-        if key not in self._codes:
-            originals = [self._categoricals.get(table, {}).get(name) for table in tables]
-            if all(original is not None for original in originals):
-                self._codes[key] = categorical_codes(originals)
-            else:
-                self._codes[key] = joint_codes([as_objects(self.tables[table][name]) for table in tables])
+        if key in self._codes:
+            return self._codes[key]
+        with self._lock:
+            lock = self._code_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._codes:
+                originals = [self._categoricals.get(table, {}).get(name) for table in tables]
+                if all(original is not None for original in originals):
+                    self._codes[key] = categorical_codes(originals)
+                else:
+                    self._codes[key] = joint_codes([as_objects(self.tables[table][name]) for table in tables])
         return self._codes[key]
+
+    def derived(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once per evaluation under ``key`` (thread-safe, like ``joint_codes``)."""
+        if key in self._derived:
+            return self._derived[key]
+        with self._lock:
+            lock = self._code_locks.setdefault(("derived", key), threading.Lock())
+        with lock:
+            if key not in self._derived:
+                self._derived[key] = build()
+        return self._derived[key]
 
     def sorted_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A numerical or datetime column's present values sorted, (real, synthetic) (``shapes.sorted_present``),
-        computed once and shared by the quality report and the card's histograms until ``forget_sorted``."""
+        computed once and shared by the quality report and the card's histograms until ``forget_sorted``.
+        Read by those two only, both in the engine's calling thread (not thread-safe, unlike ``joint_codes``)."""
         if name not in self._sorted:
             real, synthetic = self.tables["real"], self.tables["synthetic"]
             self._sorted[name] = (sorted_present(real[name]), sorted_present(synthetic[name]))

@@ -117,7 +117,10 @@ def test_the_same_inputs_give_the_same_numbers(tables, adult_schema, full_result
     assert _without_durations(again) == _without_durations(full_result)
 
 
-def test_kinds_not_requested_or_not_configured_have_no_keys(tables, adult_schema):
+def test_kinds_not_requested_or_not_configured_have_no_keys(tables, adult_schema, monkeypatch):
+    import registry.evaluation.engine as engine
+
+    monkeypatch.setattr(engine, "_CORES", 1)  # one kind after the other, in order
     real, synthetic, _ = tables
     calls = []
     config = EvaluationConfig(kinds=("privacy", "fairness", "utility"))
@@ -153,6 +156,40 @@ def test_kinds_not_requested_or_not_configured_have_no_keys(tables, adult_schema
     ]
 
 
+@pytest.mark.parametrize("cores", [1, 2])
+def test_privacy_beside_the_other_kinds_gives_the_same_numbers(tables, adult_schema, full_result, monkeypatch, cores):
+    import registry.evaluation.engine as engine
+
+    monkeypatch.setattr(engine, "_CORES", cores)
+    real, synthetic, holdout = tables
+    calls = []
+    result = run_evaluation(
+        real, synthetic, columns=adult_schema, config=FULL, holdout=holdout, progress=lambda p, s: calls.append(s)
+    )
+    concurrent = ["privacy"] if cores == 2 else []
+    assert result.engine["concurrent_kinds"] == concurrent
+    assert list(result.results) == ["quality", "diagnostic", "privacy", "pii", "fairness", "utility", "summaries"]
+    expected = {**_without_durations(full_result), "engine": {**full_result.engine, "concurrent_kinds": concurrent}}
+    assert _without_durations(result) == expected
+    # The helper thread's kind is waited for last.
+    order = ["quality", "diagnostic", "pii", "fairness", "utility", "privacy"] if cores == 2 else list(engine.KINDS)
+    assert calls[::2] == order
+
+
+def test_kinds_run_one_after_the_other_above_the_concurrent_row_limit(tables, adult_schema, monkeypatch):
+    import registry.evaluation.engine as engine
+
+    monkeypatch.setattr(engine, "_CORES", 2)
+    monkeypatch.setattr(engine, "CONCURRENT_MAX_ROWS", 3499)  # 2,000 reference + 1,500 synthetic rows
+    real, synthetic, _ = tables
+    config = EvaluationConfig(kinds=("quality", "privacy"), quality_detection=False)
+    assert run_evaluation(real, synthetic, columns=adult_schema, config=config).engine["concurrent_kinds"] == []
+    monkeypatch.setattr(engine, "CONCURRENT_MAX_ROWS", 3500)
+    assert run_evaluation(real, synthetic, columns=adult_schema, config=config).engine["concurrent_kinds"] == [
+        "privacy"
+    ]
+
+
 def test_synthetic_sample_for_dcr_reports_a_confidence_interval(tables, adult_schema):
     real, synthetic, _ = tables
     config = EvaluationConfig(kinds=("privacy",), dcr_synthetic_sample=400, dcr_bootstrap_resamples=200)
@@ -177,19 +214,24 @@ def test_dcr_is_skipped_above_the_pair_budget(tables, adult_schema):
     assert "privacy.exact_copies" in result.metrics
 
 
-def test_a_failing_kind_reports_its_error_and_keeps_the_others(monkeypatch):
+@pytest.mark.parametrize("failing", ["pii", "privacy"])  # privacy: in the helper thread on two cores
+def test_a_failing_kind_reports_its_error_and_keeps_the_others(monkeypatch, failing):
     import registry.evaluation.engine as engine
 
     def broken(data, config):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(engine._EVALUATORS, "pii", broken)
+    monkeypatch.setattr(engine, "_CORES", 2)
+    monkeypatch.setitem(engine._EVALUATORS, failing, broken)
     frame = pd.DataFrame({"x": np.arange(40.0), "c": ["a", "b"] * 20})
     columns = [{"name": "x", "sdtype": "numerical"}, {"name": "c", "sdtype": "categorical"}]
     result = run_evaluation(frame, frame, columns=columns, config=EvaluationConfig(kinds=("privacy", "pii")))
-    assert result.results["pii"] == {"error": "RuntimeError: boom"}
-    assert result.metrics["privacy.exact_copies"] == 40
-    assert not any(key.startswith("pii.") for key in result.metrics)
+    assert result.results[failing] == {"error": "RuntimeError: boom"}
+    assert result.engine["concurrent_kinds"] == ["privacy"]
+    other = "privacy" if failing == "pii" else "pii"
+    assert "error" not in result.results[other]
+    assert not any(key.startswith(f"{failing}.") for key in result.metrics)
+    assert any(key.startswith(f"{other}.") for key in result.metrics)
 
 
 def test_columns_without_an_sdtype_get_it_inferred_from_the_reference_and_given_ones_are_kept():

@@ -18,7 +18,7 @@ evidence compares the holdout with a seeded sample of the training table of the 
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -31,25 +31,17 @@ from registry.evaluation.privacy.dcr_scores import (
     bootstrap_intervals,
     distribution,
     overfitting_protection,
-    random_baseline_table,
 )
 from registry.evaluation.privacy.disclosure import disclosure_protection
 from registry.evaluation.privacy.distance import DCR_SDTYPES, column_scales, distance_to_closest_record, nearest_two
 from registry.evaluation.privacy.inference import inference_advantage
 from registry.evaluation.privacy.intervals import clopper_pearson, newcombe_difference
 from registry.evaluation.privacy.membership import membership_attack
+from registry.evaluation.privacy.parts import distance_table, split_distances, synthetic_sample
 from registry.evaluation.privacy.proximity import dcr_share, nndr
 from registry.evaluation.privacy.singling_out import quasi_identifier_uniqueness, unique_exact_matches
 
 __all__ = ["evaluate_privacy"]
-
-
-def _synthetic_sample(data: PreparedData, config: EvaluationConfig) -> tuple[pd.DataFrame, bool]:
-    size = config.dcr_synthetic_sample
-    if size is None or size >= len(data.synthetic):
-        return data.synthetic, False
-    rows = np.sort(np.random.default_rng(config.seed).choice(len(data.synthetic), size=size, replace=False))
-    return data.synthetic.iloc[rows].reset_index(drop=True), True
 
 
 def _holdout_usable(data: PreparedData, config: EvaluationConfig) -> bool:
@@ -67,7 +59,8 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
     columns = [name for name, sdtype in sdtypes.items() if sdtype in DCR_SDTYPES]
     if not columns:
         return {"skipped": "no numerical, datetime, categorical or boolean column to measure distances on"}
-    synthetic, sampled = _synthetic_sample(data, config)
+    sampled = synthetic_sample(data, config)[1]
+    synthetic = distance_table(data, config, "synthetic")
     references = [len(data.real)] + ([len(data.holdout)] if data.holdout is not None else [])
     pairs = len(synthetic) * max(references)
     if pairs > config.dcr_max_pairs:
@@ -75,15 +68,38 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
             "skipped": f"{len(synthetic)} synthetic x {max(references)} reference rows exceed dcr_max_pairs "
             f"({config.dcr_max_pairs}); set dcr_synthetic_sample to score a sample of synthetic rows"
         }
-    if _holdout_usable(data, config):
-        # The second-nearest training row too (NNDR): the nearest is exactly sdmetrics' DCR.
-        shared["synthetic_nearest"] = nearest_two(synthetic, data.real, sdtypes)
-        dcr_synthetic = shared["synthetic_nearest"][:, 0]
+    # The second-nearest training row too when the holdout evidence runs (NNDR): the nearest is sdmetrics' DCR.
+    nearest = 2 if _holdout_usable(data, config) else 1
+    runner = data.part_runner
+    split = None
+    if runner is not None and pairs > runner.pairs_per_part:
+        # Beyond one worker's budget: every search cut into parts that the runner spreads (module parts).
+        searches = [("synthetic", "real", nearest), ("random", "real", 1)]
+        if data.holdout is not None:
+            searches.append(("synthetic", "holdout", 1))
+        found = split_distances(data, config, runner, searches)
+        split = {"pairs_per_part": runner.pairs_per_part, "parts": found.pop("parts")}
+        to_real = found[("synthetic", "real")]
+        random_distances: Future = Future()
+        random_distances.set_result(found[("random", "real")])
+
+        def to_holdout() -> np.ndarray:
+            return found[("synthetic", "holdout")]
     else:
-        dcr_synthetic = distance_to_closest_record(synthetic, data.real, sdtypes)
+        search = nearest_two if nearest == 2 else distance_to_closest_record
+        to_real = search(synthetic, data.real, sdtypes)
+        random_table = distance_table(data, config, "random")
+        random_distances = pool.submit(distance_to_closest_record, random_table, data.real, sdtypes)
+
+        def to_holdout() -> np.ndarray:
+            return distance_to_closest_record(synthetic, data.holdout, sdtypes)
+
+    if nearest == 2:
+        shared["synthetic_nearest"] = to_real
+        dcr_synthetic = to_real[:, 0]
+    else:
+        dcr_synthetic = to_real
     shared["synthetic"] = synthetic
-    random_table = random_baseline_table(data.real, len(synthetic), config.seed)
-    random_distances = pool.submit(distance_to_closest_record, random_table, data.real, sdtypes)
     synthetic_median = float(np.median(dcr_synthetic))
     metrics["privacy.dcr_median"] = synthetic_median
     result = {
@@ -94,6 +110,8 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
         "median": synthetic_median,
         "distribution": distribution(dcr_synthetic),
     }
+    if split is not None:
+        result["split"] = split
 
     def finish_baseline() -> None:
         dcr_random = random_distances.result()
@@ -118,7 +136,7 @@ def _dcr(data: PreparedData, config: EvaluationConfig, metrics: dict, shared: di
     if data.holdout is None:
         result["overfitting"] = {"skipped": "no holdout table was given"}
     else:
-        dcr_holdout = distance_to_closest_record(synthetic, data.holdout, sdtypes)
+        dcr_holdout = to_holdout()
         overfitting = overfitting_protection(dcr_synthetic, dcr_holdout)
         overfitting["holdout_rows"] = len(data.holdout)
         result["overfitting"] = overfitting
