@@ -195,6 +195,12 @@ REGISTRY_JOB_REAP_SECONDS = env_int("REGISTRY_JOB_REAP_SECONDS", 15)
 # A job handed to the broker but still queued this long (message lost, or no worker on the queue) is handed
 # over again, and failed after REGISTRY_JOB_MAX_ATTEMPTS hand-offs while no worker is busy.
 REGISTRY_JOB_QUEUED_STALE_SECONDS = env_int("REGISTRY_JOB_QUEUED_STALE_SECONDS", 600)
+# An evaluation whose DCR searches exceed this many row pairs cuts them into parts of about this size, which
+# the other running workers help compute (registry.services.evaluation_parts); 0 = never split. At most
+# REGISTRY_EVALUATION_PART_HELPERS helper tasks per evaluation; a helper's claim on a part lapses after
+# REGISTRY_JOB_STALE_SECONDS without its heartbeat (REGISTRY_JOB_HEARTBEAT_SECONDS).
+REGISTRY_EVALUATION_PART_PAIRS = env_int("REGISTRY_EVALUATION_PART_PAIRS", 1_000_000_000)
+REGISTRY_EVALUATION_PART_HELPERS = env_int("REGISTRY_EVALUATION_PART_HELPERS", 8)
 # The registry's public base URL: custom facets' _schemaURL and links in emitted events point here.
 REGISTRY_PUBLIC_URL = env_str("REGISTRY_PUBLIC_URL", "http://127.0.0.1:8000")
 # The OpenLineage namespace of the registry's own datasets (named "<project>/<dataset>" in it).

@@ -38,8 +38,9 @@ class JobRun:
     def attempt(self) -> int:
         return self.job.attempts
 
-    def progress(self, percent: int, step: str) -> None:
-        """Report progress (0-99; 100 is set on success) and a step label; raise JobSuperseded if taken over."""
+    def progress(self, percent: int | None, step: str) -> None:
+        """Report progress (0-99; 100 is set on success; None keeps it) and a step label; raise JobSuperseded
+        if taken over."""
         if self._lost.is_set() or not state.report_progress(self.kind, self.job, percent=percent, step=step):
             self._lost.set()
             raise JobSuperseded(f"{self.kind.name} {self.job.pk}: attempt {self.attempt} was taken over")

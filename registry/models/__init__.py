@@ -1,7 +1,7 @@
 """Registry models, one module per concern, re-exported here."""
 
 from .catalog import Dataset, Generator, SourceDataset
-from .evaluations import Evaluation, EvaluationOrigin
+from .evaluations import Evaluation, EvaluationOrigin, EvaluationPart, PartState
 from .jobs import RegistrationJob
 from .lineage import (
     ColumnLineage,
@@ -22,6 +22,7 @@ __all__ = [
     "DatasetVersion",
     "Evaluation",
     "EvaluationOrigin",
+    "EvaluationPart",
     "Generator",
     "LineageAdjacency",
     "LineageDatasetVersion",
@@ -31,6 +32,7 @@ __all__ = [
     "LineageRun",
     "LineageRunIO",
     "NodeKind",
+    "PartState",
     "RegistrationJob",
     "SourceDataset",
     "VersionSource",

@@ -53,3 +53,38 @@ class Evaluation(Job):
 
     def __str__(self) -> str:
         return f"{self.origin} evaluation of {self.version} ({self.state})"
+
+
+class PartState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class EvaluationPart(models.Model):
+    """One slice of a verified evaluation's distance searches, computed by whichever worker claims it.
+
+    Scratch data of a running evaluation (``services.evaluation_parts``): the evaluation's worker creates its
+    parts, helpers on other workers claim and compute them, the evaluation combines them; they are deleted
+    when the evaluation ends. A claim is a lease its holder keeps extending; an expired one is claimed again.
+    """
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    spec = models.JSONField(help_text="the engine's DistancePart: table, reference, nearest, start, stop")
+    state = models.CharField(max_length=16, choices=PartState.choices, default=PartState.PENDING)
+    owner = models.CharField(max_length=200, blank=True, help_text="host:pid of the process computing it")
+    claims = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    result = models.BinaryField(null=True, blank=True, help_text="the distances, in NumPy's .npy format")
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["evaluation", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "index"], name="evaluation_part_index"),
+            models.CheckConstraint(condition=models.Q(state__in=PartState.values), name="evaluation_part_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.index} of {self.evaluation_id} ({self.state})"

@@ -16,7 +16,8 @@ from common.digest import sha256_file
 from core.context import Actor
 from core.errors import InvalidInput
 from core.jobs import JobKind, JobRun
-from core.models import Project
+from core.jobs.owner import this_process
+from core.models import JobState, Project
 
 from ..hooks import evaluation_finished, evaluation_started, evidence_changed
 from ..lineage import emit
@@ -24,6 +25,7 @@ from ..models import Evaluation
 from ..storage import discard, resolve_data_uri, stored_path
 from ..table_limits import table_input_error, table_limits
 from ..tables.formats import TableError, sniff_format
+from .evaluation_parts import WorkerParts, claim_part, claimable_parts, compute_claimed, discard_parts, part_pairs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +81,18 @@ def _engine_inputs(evaluation: Evaluation) -> tuple[list[dict[str, str | None]],
     return columns, EvaluationConfig(**config)
 
 
+def engine_tables(
+    evaluation: Evaluation,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, list[dict[str, str | None]], EvaluationConfig]:
+    """What the engine takes for this evaluation: reference, synthetic, holdout, columns and config (read the
+    same way by the evaluation's worker and by a worker helping with its parts)."""
+    synthetic = _synthetic_table(evaluation)
+    real = _read(Path(evaluation.reference_path), "reference")
+    holdout = _read(Path(evaluation.holdout_path), "holdout") if evaluation.holdout_path else None
+    columns, config = _engine_inputs(evaluation)
+    return real, synthetic, holdout, columns, config
+
+
 def _fingerprint_real_data(evaluation: Evaluation) -> None:
     """Hash the real tables first: only their fingerprints outlive the run, however it ends."""
     fields = {}
@@ -123,16 +137,19 @@ class EvaluationJobKind(JobKind):
         evaluation: Evaluation = run.job  # type: ignore[assignment]
         evaluation_started.send(evaluation=evaluation, actor=run.actor)
         _fingerprint_real_data(evaluation)
-        synthetic = _synthetic_table(evaluation)
-        real = _read(Path(evaluation.reference_path), "reference")
-        holdout = _read(Path(evaluation.holdout_path), "holdout") if evaluation.holdout_path else None
-        columns, config = _engine_inputs(evaluation)
+        real, synthetic, holdout, columns, config = engine_tables(evaluation)
+        parts = WorkerParts(run) if part_pairs() else None
         try:
             result = run_evaluation(
-                real, synthetic, columns=columns, config=config, holdout=holdout, progress=run.progress
+                real, synthetic, columns=columns, config=config, holdout=holdout, progress=run.progress, parts=parts
             )
         except EvaluationInputError as exc:
             raise InvalidInput(exc.reason, field=exc.field) from exc
+        split = result.results.get("privacy", {}).get("dcr", {}).get("split")
+        if parts is not None and split is not None:
+            # Which process computed how many parts (the evaluation's own worker and its helpers).
+            split["computed_by"] = dict(sorted(parts.computed_by.items()))
+            split["helpers_asked"] = parts.helpers
         kinds = [kind for kind in evaluation.config.get("kinds", []) if kind in result.results]
         errors = result.errors(kinds)
         if errors and len(errors) == len(kinds):
@@ -159,8 +176,10 @@ class EvaluationJobKind(JobKind):
         evaluation_finished.send(evaluation=job, actor=actor, succeeded=False)
 
     def cleanup(self, job: Evaluation) -> None:
-        """Delete the uploaded real data once the run is over; only fingerprints stay (unless configured
-        otherwise). Each table by its own flag: a file read in place under a data root is the pipeline's."""
+        """Delete the distance parts and the uploaded real data once the run is over; only fingerprints stay
+        (unless configured otherwise). Each table by its own flag: a file read in place under a data root is
+        the pipeline's."""
+        discard_parts(job)
         if settings.REGISTRY_KEEP_REFERENCE_DATA:
             return
         cleared = {}
@@ -170,3 +189,24 @@ class EvaluationJobKind(JobKind):
                 cleared[f"{table}_path"] = ""
         if cleared:
             Evaluation.objects.filter(pk=job.pk).update(**cleared)
+
+
+def help_with_parts(evaluation_id: str) -> int:
+    """A helper's work: compute parts of a running evaluation until none is left; how many it computed."""
+    evaluation = Evaluation.objects.select_related("version__dataset__project").filter(pk=evaluation_id).first()
+    if evaluation is None or evaluation.state != JobState.RUNNING:
+        return 0
+    if not claimable_parts(evaluation.pk).exists():
+        return 0  # the evaluation's worker (or other helpers) got there first: no need to read the tables
+    from ..evaluation.prepare import prepare_inputs  # the data stack
+    from ..evaluation.privacy.parts import compute_part
+
+    real, synthetic, holdout, columns, config = engine_tables(evaluation)
+    data = prepare_inputs(real, synthetic, columns, config, holdout)
+    owner, computed = this_process(), 0
+    while Evaluation.objects.filter(pk=evaluation.pk, state=JobState.RUNNING).exists():
+        part = claim_part(evaluation.pk, owner)
+        if part is None:
+            break
+        computed += compute_claimed(part, lambda spec: compute_part(data, config, spec))
+    return computed
