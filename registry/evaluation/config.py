@@ -35,6 +35,10 @@ class EvaluationConfig:
     dcr_max_pairs: int = 10_000_000_000
     dcr_bootstrap_resamples: int = 1000
     report_engine: str = "native"
+    # Diagnostic: the constraints the version's pipeline declared for its generator (sdmetrics' dicts,
+    # ``registry.evaluation.constraints``), scored as the report's Constraint Validity property; () = none, and
+    # the report is exactly what it is without. Plain dicts are not hashable: left out of the config's hash.
+    constraints: tuple[dict[str, Any], ...] = field(default=(), hash=False)
     # quality.detection (LogisticDetection): False leaves it out (the metric is then absent, not_evaluated);
     # it fits on at most detection_max_rows rows a table (a seeded sample above it; None = every row).
     quality_detection: bool = True
@@ -72,7 +76,7 @@ class EvaluationConfig:
 
     def __post_init__(self) -> None:
         # Callers (JSON, forms) hand lists; tuples keep the config hashable and immutable.
-        for name in ("kinds", "sensitive_attributes", "quasi_identifiers", "disclosure_sensitive"):
+        for name in ("kinds", "sensitive_attributes", "quasi_identifiers", "disclosure_sensitive", "constraints"):
             value = getattr(self, name)
             if isinstance(value, str):
                 value = (value,)

@@ -5,7 +5,9 @@ metadata (the way ``registry.evaluation.diagnostics`` calls the report), these s
 
 - ``reports/diagnostic_report.py`` and ``reports/base_unified_report.py``: the unified report skips
   Relationship Validity (one table) and Constraint Validity (no constraints); the overall score is
-  ``np.nanmean`` of the two computed properties, Data Validity and Data Structure.
+  ``np.nanmean`` of the two computed properties, Data Validity and Data Structure. (With constraints,
+  ``registry.evaluation.diagnostics`` adds Constraint Validity from ``native/constraints.py``, and the mean of
+  the three.)
 - ``reports/base_report.py`` (``generate``, ``convert_datetimes``): a datetime column that is not already
   ``datetime64`` cannot be converted without a ``datetime_format``, the error is swallowed and the column
   stays as it was; the original columns kept in ``_original_datetime_columns`` only feed
