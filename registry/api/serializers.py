@@ -7,6 +7,8 @@ from rest_framework import serializers
 from core.api.fields import StrictFieldsMixin
 
 from ..evaluation.config import CAP_MISSING_DATETIMES, KINDS, REPORT_ENGINES
+from ..evaluation.constraints import MAX_CONSTRAINTS, check_constraints
+from ..evaluation.errors import EvaluationInputError
 from ..evaluation.sdtypes import SDTYPES
 from ..models import Dataset, DatasetVersion, Generator, RegistrationJob, SourceDataset
 from ..models.catalog import dataset_name_validator
@@ -68,6 +70,12 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
     schema = serializers.JSONField(required=False)
     row_count = serializers.IntegerField(required=False, min_value=0, max_value=BIGINT_MAX)
     byte_count = serializers.IntegerField(required=False, min_value=0, max_value=BIGINT_MAX)
+    constraints = serializers.JSONField(
+        required=False,
+        help_text=f"The generator's constraints, at most {MAX_CONSTRAINTS}, in sdmetrics'/SDV's form "
+        '[{"class_name": "Inequality", "parameters": {"low_column_name": ..., "high_column_name": ...}}]; '
+        "the diagnostic evaluations score them (Constraint Validity).",
+    )
 
     def validate_sources(self, sources):
         identities = [(s["namespace"], s["name"]) for s in sources]
@@ -76,6 +84,12 @@ class VersionRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
         return sources
 
     def validate(self, attrs):
+        if "constraints" in attrs:
+            # Their shape now; their columns once the file's schema is known (the registration service).
+            try:
+                attrs["constraints"] = check_constraints(attrs["constraints"])
+            except EvaluationInputError as exc:
+                raise serializers.ValidationError({exc.field: [exc.reason]}) from exc
         has_file = "file" in attrs
         uri = attrs.get("storage_uri", "")
         declared = [name for name in ("schema", "row_count", "byte_count") if name in attrs]
@@ -214,6 +228,7 @@ class VersionSerializer(VersionListSerializer):
             "storage_uri",
             "stored",
             "generator_parameters",
+            "constraints",
             "sources",
             "registered_via",
             "lineage_run_id",

@@ -109,7 +109,7 @@ class VersionViewSet(
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list":
-            return queryset.defer("schema", "generator_parameters")
+            return queryset.defer("schema", "generator_parameters", "constraints")
         return queryset.prefetch_related(
             Prefetch("source_links", queryset=VersionSource.objects.select_related("source"))
         )
@@ -135,7 +135,7 @@ class VersionViewSet(
             data = request.data
             _check_upload_limits(django_request, "file")
             if hasattr(data, "getlist"):
-                data = decode_json_fields(data, {"generator", "sources", "dataset_details", "schema"})
+                data = decode_json_fields(data, {"generator", "sources", "dataset_details", "schema", "constraints"})
             serializer = serializers.VersionRegisterSerializer(data=data)
             serializer.is_valid(raise_exception=True)
             attrs = serializer.validated_data
@@ -362,4 +362,5 @@ def _registration_request(actor: Actor, attrs: dict) -> RegistrationRequest:
         ),
         sources=[SourceSpec(s["namespace"], s["name"], s["version"]) for s in attrs["sources"]],
         code_version=attrs["code_version"],
+        constraints=attrs.get("constraints") or [],
     )

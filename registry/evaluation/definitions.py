@@ -125,12 +125,19 @@ OTHER_METRICS: dict[str, tuple[str, str, str]] = {
         "ones, mean over 3 stratified folds (1 = indistinguishable); tables above 50,000 rows are sampled to 50,000",
         SDMETRICS + " LogisticDetection",
     ),
-    "diagnostic.overall": ("Diagnostics", "mean of data validity and data structure", SDMETRICS + " DiagnosticReport"),
+    "diagnostic.overall": (
+        "Diagnostics", "mean of data validity, data structure and (with declared constraints) constraint validity",
+        SDMETRICS + " DiagnosticReport",
+    ),
     "diagnostic.data_validity": (
         "Data validity", "per column BoundaryAdherence (numbers, datetimes) or CategoryAdherence (categories), mean",
         SDMETRICS + " DiagnosticReport",
     ),
     "diagnostic.data_structure": ("Data structure", "TableStructure: the same column names", SDMETRICS),
+    "diagnostic.constraint_validity": (
+        "Constraint validity", "per constraint the version declares, ConstraintAdherence: the share of synthetic "
+        "rows that follow it; mean (present only with constraints)", SDMETRICS + " DiagnosticReport",
+    ),
     "diagnostic.type_conformance": (
         "Type conformance", "lowest over columns of 1 - (share of synthetic values that do not parse as the "
         "reference's type - the same share in the reference)", "registry (the reference's schema is the truth)",

@@ -52,6 +52,11 @@ class DatasetVersion(models.Model):
     generator_parameters = models.JSONField(default=dict, blank=True)
     seed = models.BigIntegerField(null=True, blank=True)
     code_version = models.CharField(max_length=255, blank=True)
+    # The generator's constraints, sdmetrics'/SDV's dicts (registry.evaluation.constraints), part of the provenance;
+    # every diagnostic evaluation of the version scores them (Constraint Validity).
+    constraints = models.JSONField(
+        default=list, blank=True, help_text='[{"class_name": ..., "parameters": {...}}] the generator was given'
+    )
     sources = models.ManyToManyField(SourceDataset, through="VersionSource", related_name="versions")
     lineage_run_id = models.UUIDField(null=True, blank=True)
     # Incremented each time the version (re-)enters review; approvals count within one round.

@@ -86,6 +86,8 @@ def validate_evaluation_config(version: DatasetVersion, raw: dict[str, Any]) -> 
                 f"unknown sdtype {sdtype!r} for {column}; expected {', '.join(SDTYPES)}", field="sdtypes"
             )
     config["sdtypes"] = sdtypes
+    # The version's generator constraints: recorded in the evaluation's config, so a re-run scores the same ones.
+    config["constraints"] = list(version.constraints or [])
     return config
 
 

@@ -53,6 +53,8 @@ class RegistrationRequest:
     code_version: str
     dataset_defaults: dict[str, Any] = field(default_factory=dict)
     lineage_run_id: uuid.UUID | None = None
+    # The generator's constraints (sdmetrics' dicts), checked against the columns once the file is read.
+    constraints: list[dict[str, Any]] = field(default_factory=list)
 
     def to_payload(self) -> dict[str, Any]:
         """JSON form, replayed by the worker for a queued registration."""
@@ -68,6 +70,7 @@ class RegistrationRequest:
             "sources": [{"namespace": s.namespace, "name": s.name, "version": s.version} for s in self.sources],
             "code_version": self.code_version,
             "lineage_run_id": str(self.lineage_run_id) if self.lineage_run_id else None,
+            "constraints": self.constraints,
         }
 
     @classmethod
@@ -80,6 +83,7 @@ class RegistrationRequest:
             sources=[SourceSpec(**s) for s in payload["sources"]],
             code_version=payload["code_version"],
             lineage_run_id=uuid.UUID(payload["lineage_run_id"]) if payload.get("lineage_run_id") else None,
+            constraints=payload.get("constraints") or [],
         )
 
 
@@ -135,6 +139,7 @@ def dataset_version_register_facts(
         content=facts,
         dataset_defaults=request.dataset_defaults,
         lineage_run_id=request.lineage_run_id,
+        constraints=request.constraints,
     )
 
 
@@ -146,6 +151,7 @@ def _duplicate(request: RegistrationRequest, fingerprint: str) -> RegistrationRe
         generator=request.generator,
         code_version=request.code_version,
         sources=request.sources,
+        constraints=request.constraints,
     )
 
 

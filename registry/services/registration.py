@@ -18,6 +18,8 @@ from core.permissions import require_capability
 from core.roles import Capability
 
 from ..content import ContentFacts
+from ..evaluation.constraints import check_constraints
+from ..evaluation.errors import EvaluationInputError
 from ..hooks import evidence_changed
 from ..lineage import emit
 from ..models import Dataset, DatasetVersion, Generator, SourceDataset, VersionSource
@@ -48,7 +50,9 @@ class RegistrationResult:
     created: bool
 
 
-def _provenance(*, generator: GeneratorSpec, code_version: str, sources: Sequence[SourceSpec]) -> dict[str, Any]:
+def _provenance(
+    *, generator: GeneratorSpec, code_version: str, sources: Sequence[SourceSpec], constraints: Sequence[dict]
+) -> dict[str, Any]:
     return {
         "generator.name": generator.name,
         "generator.version": generator.version,
@@ -56,6 +60,7 @@ def _provenance(*, generator: GeneratorSpec, code_version: str, sources: Sequenc
         "generator.seed": generator.seed,
         "code_version": code_version,
         "sources": sorted((s.namespace, s.name, s.version) for s in sources),
+        "constraints": list(constraints),
     }
 
 
@@ -72,13 +77,19 @@ def _version_provenance(version: DatasetVersion) -> dict[str, Any]:
             SourceSpec(link.source.namespace, link.source.name, link.source_version)
             for link in version.source_links.select_related("source")
         ],
+        constraints=version.constraints,
     )
 
 
 def _same_or_conflict(
-    existing: DatasetVersion, *, generator: GeneratorSpec, code_version: str, sources: Sequence[SourceSpec]
+    existing: DatasetVersion,
+    *,
+    generator: GeneratorSpec,
+    code_version: str,
+    sources: Sequence[SourceSpec],
+    constraints: Sequence[dict],
 ) -> RegistrationResult:
-    claimed = _provenance(generator=generator, code_version=code_version, sources=sources)
+    claimed = _provenance(generator=generator, code_version=code_version, sources=sources, constraints=constraints)
     recorded = _version_provenance(existing)
     differing = sorted(key for key in claimed if claimed[key] != recorded[key])
     if differing:
@@ -98,6 +109,7 @@ def find_registered_duplicate(
     generator: GeneratorSpec,
     code_version: str,
     sources: Sequence[SourceSpec],
+    constraints: Sequence[dict] = (),
 ) -> RegistrationResult | None:
     """The existing version for these bytes, if any (Conflict when its provenance differs)."""
     existing = (
@@ -107,7 +119,18 @@ def find_registered_duplicate(
     )
     if existing is None:
         return None
-    return _same_or_conflict(existing, generator=generator, code_version=code_version, sources=sources)
+    return _same_or_conflict(
+        existing, generator=generator, code_version=code_version, sources=sources, constraints=constraints
+    )
+
+
+def checked_constraints(constraints: Any, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Declared generator constraints (``registry.evaluation.constraints``), checked against the version's
+    columns when known; InvalidInput names the failing part (``constraints[2].parameters.low_column_name``)."""
+    try:
+        return check_constraints(constraints, columns)
+    except EvaluationInputError as exc:
+        raise InvalidInput(exc.reason, field=exc.field) from exc
 
 
 def _dataset_for(*, actor: Actor, project: Project, name: str, defaults: dict[str, Any]) -> Dataset:
@@ -185,6 +208,7 @@ def version_snapshot(version: DatasetVersion) -> dict[str, Any]:
         "generator_parameters": version.generator_parameters,
         "seed": version.seed,
         "code_version": version.code_version,
+        "constraints": version.constraints,
         "sources": [
             {"namespace": link.source.namespace, "name": link.source.name, "version": link.source_version}
             for link in version.source_links.select_related("source")
@@ -204,17 +228,20 @@ def dataset_version_register(
     content: ContentFacts,
     dataset_defaults: dict[str, Any] | None = None,
     lineage_run_id: UUID | None = None,
+    constraints: Sequence[dict] = (),
 ) -> RegistrationResult:
     """Register a version, creating its dataset, generator and sources if missing.
 
-    The same bytes again in the same dataset return the existing version (created=False) when the
-    provenance matches, and raise Conflict when it does not.
+    ``constraints``: the generator's constraints (sdmetrics' dicts), checked against the file's columns; the
+    diagnostic evaluations score them. The same bytes again in the same dataset return the existing version
+    (created=False) when the provenance (constraints included) matches, and raise Conflict when it does not.
     """
     require_capability(actor=actor, project=project, capability=Capability.REGISTER, what="registering versions")
     if actor.user is None:
         raise NotPermitted("registration needs an authenticated user")
     if len({(s.namespace, s.name) for s in sources}) != len(sources):
         raise InvalidInput("the same source dataset is listed twice", field="sources")
+    constraints = checked_constraints(list(constraints), [column["name"] for column in content.schema])
     with audited_atomic():
         # The audit head lock orders concurrent registrations, so this read sees any committed twin.
         duplicate = find_registered_duplicate(
@@ -224,6 +251,7 @@ def dataset_version_register(
             generator=generator,
             code_version=code_version,
             sources=sources,
+            constraints=constraints,
         )
         if duplicate is not None:
             return duplicate
@@ -248,6 +276,7 @@ def dataset_version_register(
             generator_parameters=generator.parameters,
             seed=generator.seed,
             code_version=code_version,
+            constraints=constraints,
             lineage_run_id=lineage_run_id,
             registered_by=actor.user,
             registered_via=actor.via[:64],

@@ -22,6 +22,7 @@ from .intake import (
     dataset_version_register_facts,
     dataset_version_register_stored,
 )
+from .registration import checked_constraints
 
 
 class RegistrationJobKind(JobKind):
@@ -41,6 +42,8 @@ class RegistrationJobKind(JobKind):
             raise DomainError("the file to inspect is gone (already registered or cleaned up)", field=field_name)
         facts = inspect_file(path, declared_format=job.declared_format or None, field_name=field_name)
         check_declared_fingerprint(job.declared_fingerprint or None, facts.fingerprint)
+        # The columns are known only now: a constraint naming another one fails the job, naming the part.
+        checked_constraints(job.payload.get("constraints") or [], [column["name"] for column in facts.schema])
         return facts
 
     def succeed(self, job: RegistrationJob, facts: ContentFacts, actor: Actor) -> None:
