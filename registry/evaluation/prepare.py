@@ -111,6 +111,12 @@ class PreparedData:
                 self._derived[key] = build()
         return self._derived[key]
 
+    def forget(self, which: Callable[[Hashable], bool]) -> None:
+        """Drop the ``derived`` values whose key ``which`` accepts."""
+        with self._lock:
+            for key in [key for key in self._derived if which(key)]:
+                del self._derived[key]
+
     def sorted_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A numerical or datetime column's present values sorted, (real, synthetic) (``shapes.sorted_present``),
         computed once and shared by the quality report and the card's histograms until ``forget_sorted``.

@@ -28,7 +28,6 @@ measures every table against the training table's ranges, so that "close" means 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -219,9 +218,11 @@ def _pairs_of(ref_order: np.ndarray, starts: np.ndarray, counts: np.ndarray):
         first = last
 
 
-def _group_pairs(columns: list[_Column], n_data: int, n_ref: int) -> tuple[float, Iterator] | None:
-    """Pairs (data row, reference row) that differ in at most ``level`` categorical columns, and the sum
-    below which a row's distance is final, or None (no categorical column, or too many pairs).
+def _group_plan(columns: list[_Column], n_data: int, n_ref: int) -> tuple[float, list] | None:
+    """The group pass: key groups of (data row, reference row) pairs that differ in at most ``level``
+    categorical columns, and the sum below which a row's distance is final; None when there is no categorical
+    column or the pairs would be too many. Each group is (ref_order, starts, counts, column the pairs must
+    differ in or None); ``_group_pairs`` enumerates a slice of data rows' pairs.
 
     Level 0: the pairs equal in every categorical column. Level 1 adds, for each categorical column, the pairs
     equal in all the others and different in it, so each pair comes once. A pair left out differs in at
@@ -234,22 +235,99 @@ def _group_pairs(columns: list[_Column], n_data: int, n_ref: int) -> tuple[float
     exact = _key_groups(categorical, n_data, n_ref)
     if exact[2].sum(dtype=np.float64) > budget:
         return None
-    sources = [_pairs_of(*exact)]
+    plan = [(*exact, None)]
     spent = float(exact[2].sum(dtype=np.float64))
     level = 0
     groups = [_key_groups([c for c in categorical if c is not left_out], n_data, n_ref) for left_out in categorical]
     wider = sum(float(g[2].sum(dtype=np.float64)) for g in groups)
     if spent + wider <= budget:
         level = 1
-        for left_out, group in zip(categorical, groups, strict=True):
-            sources.append(_differing_in(left_out, _pairs_of(*group)))
-    return float(level + 1), itertools.chain.from_iterable(sources)
+        plan += [(*group, left_out) for left_out, group in zip(categorical, groups, strict=True)]
+    return float(level + 1), plan
 
 
-def _differing_in(column: _Column, pairs):
+def _group_pairs(plan: list, start: int, stop: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The planned pairs of data rows [start, stop), in chunks: (data rows, reference rows), grouped by row."""
+    for ref_order, starts, counts, differing in plan:
+        pairs = _pairs_of(ref_order, starts[start:stop], counts[start:stop])
+        for rows, refs in pairs if differing is None else _differing_in(differing, pairs, start):
+            yield rows + start, refs
+
+
+def _differing_in(column: _Column, pairs, offset: int):
     for rows, refs in pairs:
-        keep = column.data[rows] != column.reference[refs]
+        keep = column.data[rows + offset] != column.reference[refs]
         yield rows[keep], refs[keep]
+
+
+class NearestSearch:
+    """Each ``data`` row's distance to its nearest ``reference`` row (``nearest`` 1) or its two nearest (2).
+
+    Prepared once (the columns, the group pass's key groups, the bound features when a row needs them) and
+    computed for any slice of data rows: a row's search involves that row and the whole reference only, so
+    ``distances(start, stop)`` of consecutive slices, concatenated, equal ``distances()`` bit for bit (the
+    same pairs, pruned the same way). The privacy kind's distance parts are such slices.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        reference: pd.DataFrame,
+        sdtypes: Mapping[str, str],
+        scales: Mapping[str, float] | None = None,
+        nearest: int = 1,
+    ) -> None:
+        self.columns = _build_columns(data, reference, sdtypes, scales)
+        if not self.columns:
+            raise ValueError("There are no overlapping statistical columns to measure.")
+        self.n_data, self.n_ref, self.nearest = len(data), len(reference), nearest
+        if nearest == 2 and self.n_ref < 2:
+            raise ValueError("the second-nearest row needs a reference of at least two rows")
+        self.groups = _group_plan(self.columns, self.n_data, self.n_ref)
+        self._features: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _bound_features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._features is None:
+            self._features = _bound_features(self.columns, self.n_data, self.n_ref)
+        return self._features
+
+    def distances(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows [start, stop)'s distances: shape (rows,) for the nearest, (rows, 2) for the two nearest."""
+        stop = self.n_data if stop is None else min(stop, self.n_data)
+        rows = max(0, stop - start)
+        two = self.nearest == 2
+        settled = np.full((rows, 2) if two else rows, np.inf)
+        if self.groups is not None:
+            limit, plan = self.groups
+            for pair_rows, refs in _group_pairs(plan, start, stop):
+                if not pair_rows.size:
+                    continue
+                sums, local = _exact_sums(self.columns, pair_rows, refs), pair_rows - start
+                if two:
+                    _merge_two(settled, local, sums)
+                else:
+                    heads = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+                    np.minimum.at(settled, local[heads], np.minimum.reduceat(sums, heads))
+            # A pair not compared costs at least the group pass's limit: a best (for two, a second best) up
+            # to it is final.
+            todo = np.flatnonzero(~((settled[:, 1] if two else settled) <= limit))
+        else:
+            todo = np.arange(rows)
+        result = settled.copy()
+        if todo.size:
+            data_features, ref_features, offset = self._bound_features()
+            for first in range(0, todo.size, _ROW_BLOCK):
+                local = todo[first : first + _ROW_BLOCK]
+                block_rows = local + start
+                block, block_offset = data_features[block_rows], offset[block_rows]
+                if two:
+                    # From scratch over every reference row: the group pass's pairs would otherwise count twice.
+                    result[local] = _nearest_two_block(self.columns, block_rows, block, ref_features, block_offset)
+                else:
+                    best = settled[local].copy()
+                    _nearest_block(self.columns, block_rows, block, ref_features, block_offset, best)
+                    result[local] = best
+        return result / len(self.columns)
 
 
 def distance_to_closest_record(
@@ -259,28 +337,7 @@ def distance_to_closest_record(
     scales: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """DCR of every row of ``data`` to ``reference``: equal to sdmetrics' ``calculate_dcr`` (without scales)."""
-    columns = _build_columns(data, reference, sdtypes, scales)
-    if not columns:
-        raise ValueError("There are no overlapping statistical columns to measure.")
-    n_data, n_ref = len(data), len(reference)
-    settled = np.full(n_data, np.inf)
-    grouped = _group_pairs(columns, n_data, n_ref)
-    for rows, refs in grouped[1] if grouped else ():
-        if rows.size:
-            sums = _exact_sums(columns, rows, refs)
-            heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            np.minimum.at(settled, rows[heads], np.minimum.reduceat(sums, heads))
-    # A pair not compared costs at least the group pass's limit: a best up to it is final.
-    todo = np.flatnonzero(~(settled <= grouped[0])) if grouped else np.arange(n_data)
-    result = settled.copy()
-    if todo.size:
-        data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
-        for start in range(0, todo.size, _ROW_BLOCK):
-            block_rows = todo[start : start + _ROW_BLOCK]
-            best = settled[block_rows].copy()
-            _nearest_block(columns, block_rows, data_features[block_rows], ref_features, offset[block_rows], best)
-            result[block_rows] = best
-    return result / len(columns)
+    return NearestSearch(data, reference, sdtypes, scales).distances()
 
 
 def _nearest_block(
@@ -342,29 +399,7 @@ def nearest_two(
 
     Same distance as ``distance_to_closest_record``; the reference needs at least two rows.
     """
-    columns = _build_columns(data, reference, sdtypes, scales)
-    if not columns:
-        raise ValueError("There are no overlapping statistical columns to measure.")
-    n_data, n_ref = len(data), len(reference)
-    if n_ref < 2:
-        raise ValueError("the second-nearest row needs a reference of at least two rows")
-    settled = np.full((n_data, 2), np.inf)
-    grouped = _group_pairs(columns, n_data, n_ref)
-    for rows, refs in grouped[1] if grouped else ():
-        if rows.size:
-            _merge_two(settled, rows, _exact_sums(columns, rows, refs))
-    # Pairs not compared cost at least the group pass's limit: a second best up to it is final, and the best.
-    todo = np.flatnonzero(~(settled[:, 1] <= grouped[0])) if grouped else np.arange(n_data)
-    result = settled.copy()
-    if todo.size:
-        data_features, ref_features, offset = _bound_features(columns, n_data, n_ref)
-        for start in range(0, todo.size, _ROW_BLOCK):
-            block_rows = todo[start : start + _ROW_BLOCK]
-            # From scratch over every reference row: the group pass's pairs would otherwise count twice.
-            result[block_rows] = _nearest_two_block(
-                columns, block_rows, data_features[block_rows], ref_features, offset[block_rows]
-            )
-    return result / len(columns)
+    return NearestSearch(data, reference, sdtypes, scales, nearest=2).distances()
 
 
 def _nearest_two_block(

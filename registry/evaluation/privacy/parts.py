@@ -23,9 +23,10 @@ import pandas as pd
 from registry.evaluation.config import EvaluationConfig
 from registry.evaluation.prepare import PreparedData
 from registry.evaluation.privacy.dcr_scores import random_baseline_table
-from registry.evaluation.privacy.distance import distance_to_closest_record, nearest_two
+from registry.evaluation.privacy.distance import NearestSearch
 
 TABLES = ("synthetic", "random")
+_SEARCH = "nearest_search"
 REFERENCES = ("real", "holdout")
 
 
@@ -84,13 +85,25 @@ def distance_table(data: PreparedData, config: EvaluationConfig, table: str) -> 
 
 
 def compute_part(data: PreparedData, config: EvaluationConfig, part: DistancePart) -> np.ndarray:
-    """One part's distances: shape (stop - start,) for ``nearest`` 1, (stop - start, 2) for 2."""
-    rows = distance_table(data, config, part.table).iloc[part.start : part.stop].reset_index(drop=True)
+    """One part's distances: shape (stop - start,) for ``nearest`` 1, (stop - start, 2) for 2. The search is
+    prepared once per (table, reference, nearest) and kept until ``forget_searches``: every part of it reuses
+    the columns, the group pass and the bound features (building those per part cost 45% at 100k rows)."""
     reference = data.real if part.reference == "real" else data.holdout
     if reference is None:
         raise ValueError("this evaluation has no holdout table")
-    search = nearest_two if part.nearest == 2 else distance_to_closest_record
-    return search(rows, reference, data.evaluated)
+    table = distance_table(data, config, part.table)
+    if part.stop > len(table):
+        raise ValueError(f"rows {part.start}-{part.stop} of a table of {len(table)}")
+    search = data.derived(
+        (_SEARCH, part.table, part.reference, part.nearest),
+        lambda: NearestSearch(table, reference, data.evaluated, nearest=part.nearest),
+    )
+    return search.distances(part.start, part.stop)
+
+
+def forget_searches(data: PreparedData) -> None:
+    """Release the prepared searches (their bound features are as large as the tables)."""
+    data.forget(lambda key: isinstance(key, tuple) and key[:1] == (_SEARCH,))
 
 
 def plan(table: str, reference: str, nearest: int, rows: int, reference_rows: int, pairs: int) -> list[DistancePart]:
@@ -109,7 +122,10 @@ def split_distances(
         rows = len(distance_table(data, config, table))
         reference_rows = len(data.real if reference == "real" else data.holdout)
         parts += plan(table, reference, nearest, rows, reference_rows, runner.pairs_per_part)
-    arrays = runner.run(parts, lambda part: compute_part(data, config, part))
+    try:
+        arrays = runner.run(parts, lambda part: compute_part(data, config, part))
+    finally:
+        forget_searches(data)
     if len(arrays) != len(parts):
         raise RuntimeError(f"the part runner returned {len(arrays)} results for {len(parts)} parts")
     combined: dict = {"parts": len(parts)}
