@@ -49,8 +49,10 @@ format: install
 	$(BIN)/ruff check --fix .
 
 check-deploy: install
+	umask 077 && $(BIN)/python -c "import sys; from common.evidence import generate_private_key, private_key_pem; sys.stdout.buffer.write(private_key_pem(generate_private_key()))" > /tmp/registry-check-deploy-key.pem
 	DEBUG=false SECRET_KEY="$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))")" \
-		$(BIN)/python manage.py check --deploy --fail-level WARNING
+		REGISTRY_SIGNING_KEY_FILE=/tmp/registry-check-deploy-key.pem \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING; status=$$?; rm -f /tmp/registry-check-deploy-key.pem; exit $$status
 
 # bench/reports.py prints today's figures beside the recorded ones (bench/reports.json) and marks moves > 30%.
 bench: install

@@ -34,6 +34,10 @@ export SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=
 export REGISTRY_VAR_DIR="$WORK/var" REGISTRY_DATA_ROOTS="$WORK/data"
 unset CELERY_BROKER_URL  # jobs run in the server process: no worker needed for the fuzzing
 mkdir -p "$WORK/var" "$WORK/data"
+# Production refuses to start without a signing key: a fresh one for this run (PyCA cryptography, as the README says).
+$BIN/python -c "import sys; from common.evidence import generate_private_key, private_key_pem; sys.stdout.buffer.write(private_key_pem(generate_private_key()))" >"$WORK/signing-key.pem"
+chmod 600 "$WORK/signing-key.pem"
+export REGISTRY_SIGNING_KEY_FILE="$WORK/signing-key.pem"
 
 $BIN/python manage.py migrate --noinput -v 0
 $BIN/python manage.py demo >/dev/null 2>&1

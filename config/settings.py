@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from common.evidence import SigningKeyError, generate_private_key, load_private_key, private_key_pem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -68,6 +70,46 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _checked_signing_key(pem: str, where: str) -> str:
+    try:
+        load_private_key(pem)
+    except SigningKeyError as exc:
+        raise ImproperlyConfigured(f"{where} is not a usable signing key: {exc}") from exc
+    return pem
+
+
+def _signing_key_pem() -> str:
+    """The Ed25519 private key (PEM) that signs attestations, export manifests and audit checkpoints."""
+    pem = env_str("REGISTRY_SIGNING_KEY")  # the PEM itself, as a secret backend injects it
+    if pem:
+        return _checked_signing_key(pem, "REGISTRY_SIGNING_KEY")
+    path = env_str("REGISTRY_SIGNING_KEY_FILE")
+    if path:
+        try:
+            return _checked_signing_key(Path(path).read_text(), f"REGISTRY_SIGNING_KEY_FILE={path!r}")
+        except OSError as exc:
+            raise ImproperlyConfigured(f"REGISTRY_SIGNING_KEY_FILE={path!r} cannot be read: {exc}") from exc
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "No signing key: set REGISTRY_SIGNING_KEY_FILE (a PEM file, e.g. from `manage.py signing_key create`) "
+            "or REGISTRY_SIGNING_KEY (the PEM). Production (DEBUG off) refuses to start without one."
+        )
+    # Development only: a key kept per checkout (make run creates it), never one written in the code.
+    path = VAR_DIR / "signing-key.pem"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(private_key_pem(generate_private_key()))
+    return path.read_text()
+
+
+REGISTRY_SIGNING_KEY_PEM = _signing_key_pem()
+# The audit trail's signed checkpoints (core.checkpoints): the log's name in them (default: the public URL's
+# host + "/audit"), and at least how often a worker signs one when events were added.
+REGISTRY_LOG_ORIGIN = env_str("REGISTRY_LOG_ORIGIN")
+REGISTRY_CHECKPOINT_MINUTES = env_int("REGISTRY_CHECKPOINT_MINUTES", 15)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -8,3 +8,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Importing registers: drf-spectacular's extension (by subclassing) and the job task with Celery.
         from . import jobs, openapi  # noqa: F401
+        from .checkpoints import checkpoint_on_tick
+        from .hooks import worker_tick
+
+        worker_tick.connect(checkpoint_on_tick)

@@ -20,8 +20,10 @@ from registry.lineage import emit
 from registry.lineage.downstream import Impact, downstream
 from registry.models import DatasetVersion, VersionStatus
 
+from .attestations import ATTESTED_STATUSES, attestation_issue
+from .attestations import summary as attestation_summary
 from .impact import REAPPROVABLE, downstream_versions_flag
-from .models import Action, Decision, ImpactFlag, PolicyCheck
+from .models import Action, Attestation, Decision, ImpactFlag, PolicyCheck
 from .policies import policy_check_run
 from .policy_engine import describe
 from .status import dataset_current_version_update, version_status_set
@@ -117,6 +119,7 @@ class DecisionOutcome:
     required_approvals: int = 1
     impact: Impact | None = None
     flagged: list[dict[str, Any]] = field(default_factory=list)
+    attestation: Attestation | None = None  # signed when the decision approved, deprecated or revoked
 
 
 def _check_permission(actor: Actor, version: DatasetVersion, action: str) -> None:
@@ -190,7 +193,12 @@ def version_decide(
         raise InvalidInput("a waiver only applies to an approval", field="waiver")
     refusal: DomainError | None = None
     with audited_atomic():
-        version = DatasetVersion.objects.select_for_update().select_related("dataset__project").get(pk=version.pk)
+        # Generator and registrant ride along (the attestation's provenance reads them), locked rows: the version.
+        version = (
+            DatasetVersion.objects.select_for_update(of=("self",))
+            .select_related("dataset__project", "generator", "registered_by")
+            .get(pk=version.pk)
+        )
         target = DECISION_TRANSITIONS[action].get(version.status)
         if target is None:
             raise Conflict(
@@ -257,6 +265,12 @@ def _record_decision(
         dataset_current_version_update(version.dataset)
         if before == VersionStatus.NEEDS_REREVIEW:
             ImpactFlag.objects.filter(version=version, resolved_by__isnull=True).update(resolved_by=decision)
+    if target != before and target in ATTESTED_STATUSES:
+        # Signed in the decision's transaction: an approval never exists without its statement, and the
+        # decision's audit event carries the statement's digest.
+        outcome.attestation = attestation_issue(
+            actor=actor, version=version, decision=decision, check=outcome.policy_check, record=False
+        )
     record_event(
         actor=actor,
         action=f"version.{action}",
@@ -264,6 +278,7 @@ def _record_decision(
         project=version.dataset.project,
         before={"status": before},
         after={
+            "attestation": attestation_summary(outcome.attestation) if outcome.attestation else None,
             "status": target,
             "decision": decision.pk,
             "comment": comment,

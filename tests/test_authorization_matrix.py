@@ -253,6 +253,35 @@ GOVERNANCE_MATRIX = {
         "admin": 200,
         "outsider": 403,
     },
+    ("get", "/api/v1/audit/checkpoints/", None): {
+        "pipeline": 403,
+        "reviewer": 403,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 403,
+    },
+    ("get", "/api/v1/audit/consistency/?first=0", None): {
+        "pipeline": 403,
+        "reviewer": 403,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 403,
+    },
+    ("get", "/api/v1/signing-keys/", None): {
+        "pipeline": 200,
+        "reviewer": 200,
+        "auditor": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    ("get", "/api/v1/versions/{version}/attestation/", None): {
+        # Pending review: nothing is attested yet (test_attestation_endpoint reads one).
+        "pipeline": 404,
+        "reviewer": 404,
+        "auditor": 404,
+        "admin": 404,
+        "outsider": 404,
+    },
     ("post", "/api/v1/sources/{source}/revoke/", "revoke"): {
         "pipeline": 403,
         "reviewer": 200,
@@ -323,6 +352,21 @@ def test_governance_and_lineage_endpoints(world, caller, method, template, body)
         assert (response.status_code, response.json()) == UNAUTHENTICATED
     else:
         assert response.status_code == GOVERNANCE_MATRIX[(method, template, body)][caller], response.content
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_attestation_endpoint(world, caller):
+    from core.context import Actor
+    from governance.workflow import version_decide
+
+    version = _pending_with_evidence(world)
+    approver = world["members"]["reviewer"].user
+    version_decide(actor=Actor(user=approver, via="test"), version=version, action="approve")
+    response = _client(world, caller).get(_url("/api/v1/versions/{version}/attestation/", world))
+    expected = {"anonymous": 401, "outsider": 404}.get(caller, 200)
+    assert response.status_code == expected, response.content
+    if expected == 200:
+        assert response.json()["payloadType"] == "application/vnd.in-toto+json"
 
 
 # --- verified evaluations ---------------------------------------------------------------------------

@@ -5,11 +5,14 @@ import secrets
 import subprocess
 import sys
 
+from common.evidence import generate_private_key, private_key_pem
 from tests.support import REPO
 
 
 def _manage(*args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY") and not k.startswith("REGISTRY_SIGNING")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
@@ -29,9 +32,17 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
 
 
-def test_deploy_checklist_is_clean_in_production():
+def test_deploy_checklist_is_clean_in_production(tmp_path):
+    key = tmp_path / "signing-key.pem"
+    key.write_bytes(private_key_pem(generate_private_key()))
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50)
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        REGISTRY_SIGNING_KEY_FILE=str(key),
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import AuditEvent, Project
+from ..checkpoints import as_json
+from ..models import AuditCheckpoint, AuditEvent, Project, SigningKey
 from .fields import StrictFieldsMixin
 
 
@@ -53,3 +54,39 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "prev_hash",
             "hash",
         ]
+
+
+class SigningKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SigningKey
+        fields = ["key_id", "algorithm", "public_key_pem", "created_at", "retired_at"]
+
+
+class AuditCheckpointSerializer(serializers.ModelSerializer):
+    timestamp = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditCheckpoint
+        fields = ["tree_size", "root_hash", "origin", "timestamp", "key_id", "signature", "note"]
+
+    def get_timestamp(self, checkpoint) -> str:
+        """RFC 3339 UTC to the second, exactly as signed in the note."""
+        return as_json(checkpoint)["timestamp"]
+
+
+class InclusionProofSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    leaf_index = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    leaf_hash = serializers.CharField(help_text="hex SHA-256(0x00 || the event's 32-byte chain hash)")
+    root_hash = serializers.CharField()
+    proof = serializers.ListField(child=serializers.CharField(), help_text="hex hashes, RFC 9162 §2.1.3")
+    checkpoint = AuditCheckpointSerializer(allow_null=True, help_text="the signed checkpoint of this tree size, if any")
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    first_root = serializers.CharField()
+    second_root = serializers.CharField()
+    proof = serializers.ListField(child=serializers.CharField(), help_text="hex hashes, RFC 9162 §2.1.4")

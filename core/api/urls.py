@@ -7,9 +7,12 @@ from . import views
 ROUTES = [
     ("projects", views.ProjectViewSet, "project"),
     ("audit-events", views.AuditEventViewSet, "audit-event"),
+    ("audit/checkpoints", views.AuditCheckpointViewSet, "audit-checkpoint"),
+    ("signing-keys", views.SigningKeyViewSet, "signing-key"),
 ]
-LINKS = {"audit/verify": "audit-verify"}
+LINKS = {"audit/verify": "audit-verify", "audit/consistency": "audit-consistency"}
 
 urlpatterns = [
     path("audit/verify/", views.AuditVerifyView.as_view(), name="audit-verify"),
+    path("audit/consistency/", views.AuditConsistencyView.as_view(), name="audit-consistency"),
 ]

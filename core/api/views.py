@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import checkpoints
 from ..audit import verify_chain
 from ..context import Actor
-from ..models import AuditEvent, Project
+from ..models import AuditCheckpoint, AuditEvent, Project, SigningKey
 from ..roles import Capability
 from ..selectors import actor_roles, project_ids_holding, project_ids_with
 from ..services import project_update
@@ -78,6 +80,110 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
         if not allowed:
             raise PermissionDenied("the audit trail needs the auditor or admin role in a project")
         return AuditEvent.objects.filter(project_id__in=allowed)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "tree_size", int, description="the tree to prove inclusion in (default: the latest checkpoint's)"
+            )
+        ],
+        responses={
+            200: serializers.InclusionProofSerializer,
+            400: OpenApiResponse(description="tree_size is not a whole number, or below the event's sequence"),
+            404: OpenApiResponse(description="no such event visible to you, or no checkpoint yet"),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def proof(self, request, sequence=None):
+        """The event's inclusion proof in the audit trail's Merkle tree (leaf = its chain hash), with the
+        signed checkpoint of that tree size when there is one: verify it with the published key."""
+        event = self.get_object()
+        tree_size = _tree_size_param(request, "tree_size")
+        if tree_size is None:
+            latest = checkpoints.latest()
+            if latest is None or latest.tree_size < event.sequence:
+                latest = checkpoints.checkpoint_now()
+            tree_size = latest.tree_size
+        if not event.sequence <= tree_size <= checkpoints.head_size():
+            raise ValidationError({"tree_size": [f"must be between {event.sequence} and the trail's size"]})
+        proof = checkpoints.inclusion(event.sequence, tree_size)
+        proof["checkpoint"] = AuditCheckpoint.objects.filter(tree_size=tree_size).first()
+        return Response(serializers.InclusionProofSerializer(proof).data)
+
+
+def _tree_size_param(request, name: str, *, required: bool = False) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise ValidationError({name: ["this parameter is required"]})
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise ValidationError({name: ["must be a whole number"]})
+    return int(raw)
+
+
+def _require_trail_reader(request) -> None:
+    """Checkpoints and consistency proofs describe the whole trail: staff, or an auditor or admin of a project."""
+    if request.user.is_superuser or request.user.is_staff:
+        return
+    if not project_ids_with(actor=Actor.from_request(request), capability=Capability.READ_AUDIT):
+        raise PermissionDenied("the audit trail's checkpoints need the auditor or admin role in a project")
+
+
+class AuditCheckpointViewSet(viewsets.ReadOnlyModelViewSet):
+    """Signed checkpoints of the audit trail (newest first): tree size, root hash, time, key id, signed note.
+
+    Keep copies outside the registry: a checkpoint you hold proves what the trail was when it was signed."""
+
+    serializer_class = serializers.AuditCheckpointSerializer
+    pagination_class = Pagination
+    lookup_field = "tree_size"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditCheckpoint.objects.none()
+        _require_trail_reader(self.request)
+        return AuditCheckpoint.objects.order_by("-tree_size")
+
+
+class AuditConsistencyView(APIView):
+    """The proof that the audit trail of ``first`` events is a prefix of the trail of ``second`` events."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("first", int, required=True, description="the older tree size"),
+            OpenApiParameter("second", int, description="the newer tree size (default: the latest checkpoint's)"),
+        ],
+        responses={
+            200: serializers.ConsistencyProofSerializer,
+            400: OpenApiResponse(
+                description="sizes not whole numbers, or not 0 <= first <= second <= the trail's size"
+            ),
+            403: OpenApiResponse(description="not an auditor or admin of any project"),
+        },
+    )
+    def get(self, request):
+        _require_trail_reader(request)
+        first = _tree_size_param(request, "first", required=True)
+        second = _tree_size_param(request, "second")
+        if second is None:
+            latest = checkpoints.latest() or checkpoints.checkpoint_now()
+            second = latest.tree_size
+        if not 0 <= first <= second <= checkpoints.head_size():
+            raise ValidationError({"first": ["need 0 <= first <= second <= the trail's size"]})
+        return Response(serializers.ConsistencyProofSerializer(checkpoints.consistency(first, second)).data)
+
+
+class SigningKeyViewSet(viewsets.ReadOnlyModelViewSet):
+    """The keys the registry signs with (attestations, export manifests, audit checkpoints), retired ones too:
+    what verifies its signatures. Readable by every authenticated caller."""
+
+    queryset = SigningKey.objects.order_by("-created_at")
+    serializer_class = serializers.SigningKeySerializer
+    pagination_class = Pagination
+    lookup_field = "key_id"
+    lookup_value_regex = r"[0-9a-f]{64}"
 
 
 class AuditVerifyView(APIView):

@@ -3,5 +3,17 @@
 from .accounts import ApiToken, Membership, Project, slug_validator
 from .audit import AuditEvent, AuditHead
 from .jobs import Job, JobState
+from .signing import AuditCheckpoint, SigningKey
 
-__all__ = ["ApiToken", "AuditEvent", "AuditHead", "Job", "JobState", "Membership", "Project", "slug_validator"]
+__all__ = [
+    "ApiToken",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditHead",
+    "Job",
+    "JobState",
+    "Membership",
+    "Project",
+    "SigningKey",
+    "slug_validator",
+]

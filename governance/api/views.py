@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +18,7 @@ from core.selectors import has_capability, project_ids_with
 from registry.models import DatasetVersion, SourceDataset
 
 from ..impact import visible_impact
-from ..models import Decision, Policy, PolicyCheck, PolicyRule
+from ..models import Attestation, Decision, Policy, PolicyCheck, PolicyRule
 from ..policies import policy_check_run, policy_deactivate, policy_save
 from ..revocations import source_dataset_revoke
 from ..workflow import version_decide
@@ -69,6 +69,39 @@ class VersionDecisionsView(APIView):
             else None,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class VersionAttestationView(APIView):
+    """The version's newest signed attestation: a DSSE envelope over an in-toto Statement v1 (README,
+    "Attestations"). Verify it with the key of its signature's keyid from GET /api/v1/signing-keys/."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "sequence", int, description="an earlier statement of this version (1 = its first); default newest"
+            )
+        ],
+        responses={
+            200: OpenApiResponse(description="{payloadType, payload, signatures: [{keyid, sig}]}"),
+            400: OpenApiResponse(description="sequence is not a whole number"),
+            404: OpenApiResponse(description="no such version visible to you, or no attestation yet (before approval)"),
+        },
+    )
+    def get(self, request, pk):
+        version = _readable_version(request, pk)
+        attestations = Attestation.objects.filter(version=version).order_by("-sequence")
+        raw = request.query_params.get("sequence")
+        if raw is not None:
+            if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+                raise ValidationError({"sequence": ["must be a whole number"]})
+            attestations = attestations.filter(sequence=int(raw))
+        attestation = attestations.first()
+        if attestation is None:
+            raise NotFound("this version has no attestation: one is signed when it is approved")
+        response = Response(attestation.envelope)
+        response["X-Attestation-Sequence"] = str(attestation.sequence)
+        response["X-Attestation-Status"] = attestation.status
+        return response
 
 
 class VersionPolicyChecksView(APIView):

@@ -13,6 +13,8 @@ def test_the_api_root_lists_every_resource_of_every_app(pipeline):
     assert response.status_code == 200
     assert sorted(response.json()) == [
         "audit-events",
+        "audit/checkpoints",
+        "audit/consistency",
         "audit/verify",
         "column-lineage",
         "datasets",
@@ -24,6 +26,7 @@ def test_the_api_root_lists_every_resource_of_every_app(pipeline):
         "policies",
         "projects",
         "registrations",
+        "signing-keys",
         "sources",
         "versions",
     ]

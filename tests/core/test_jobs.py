@@ -265,7 +265,7 @@ def test_the_upper_layers_subscribe_to_the_registry_hooks():
         "evidence_changed": ["reports.receivers.card_refresh_schedule"],
         "evaluation_started": ["governance.receivers.evaluation_started"],
         "evaluation_finished": ["governance.receivers.evaluation_finished"],
-        "worker_tick": ["registry.lineage.emit.send_lineage_outbox_soon"],
+        "worker_tick": ["core.checkpoints.checkpoint_on_tick", "registry.lineage.emit.send_lineage_outbox_soon"],
     }
 
 
