@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from governance.attestations import latest_attestation
 from governance.policy_engine import describe
 from governance.review import ReviewState
 from registry.models import DatasetVersion
@@ -20,6 +21,21 @@ def _outcome(o: dict[str, Any]) -> dict[str, Any]:
         "verdict": o["verdict"],
         "explanation": o.get("explanation", ""),
         "policy": f"{o.get('policy', '')} v{o.get('policy_version', '')}",
+    }
+
+
+def _attestation(version: DatasetVersion) -> dict[str, Any] | None:
+    """The version's newest signed statement (README, "Signing keys and attestations"), or None."""
+    attestation = latest_attestation(version)
+    if attestation is None:
+        return None
+    return {
+        "sequence": attestation.sequence,
+        "status": attestation.status,
+        "created_at": attestation.created_at,
+        "key_id": attestation.key_id,
+        "payload_sha256": attestation.payload_sha256,
+        "url": f"/api/v1/versions/{version.pk}/attestation/",
     }
 
 
@@ -45,6 +61,7 @@ def governance_section(review: ReviewState) -> dict[str, Any]:
             "rules": len(check.outcomes),
             "passing": sum(1 for o in check.outcomes if o["verdict"] == "pass"),
         },
+        "attestation": _attestation(version),
         "blocking": [_outcome(o) for o in review.blocking],
         "warnings": [_outcome(o) for o in review.warnings],
         "decisions": [

@@ -139,3 +139,18 @@ def test_who_may_read_an_attestation(project, team, caller, status):
 def test_anonymous_callers_get_401(project, team, anonymous):
     version = make_version(project, team["pipeline"].user)
     assert anonymous.get(f"/api/v1/versions/{version.pk}/attestation/").status_code == 401
+
+
+def test_the_card_links_the_attestation(project, team, django_capture_on_commit_callbacks):
+    version = make_version(project, team["pipeline"].user)
+    card = team["auditor"].client.get(f"/api/v1/versions/{version.pk}/card/?format=md").content.decode()
+    assert "No signed attestation yet (one is signed when the version is approved)." in card
+    with django_capture_on_commit_callbacks(execute=True):  # the card is refreshed after the decision commits
+        decide(team["reviewer"], version, "approve")
+    attestation = Attestation.objects.get(version=version)
+    card = team["auditor"].client.get(f"/api/v1/versions/{version.pk}/card/?format=md").content.decode()
+    url = f"/api/v1/versions/{version.pk}/attestation/"
+    assert f"Signed attestation: [`{url}`]({url}) (statement 1, approved," in card
+    assert f"payload SHA-256 `{attestation.payload_sha256}`" in card
+    html = team["auditor"].client.get(f"/api/v1/versions/{version.pk}/card/?format=html").content.decode()
+    assert f'<a href="{url}"><code>{url}</code></a>' in html
