@@ -20,7 +20,10 @@ from tests.workers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-PAIRS = 500 * 6000  # 500 synthetic rows a part against the 6,000 reference rows
+# 20,000 rows a table: each search takes seconds on one core, much longer than a helper needs to read the
+# tables, so the second worker gets parts to compute. 1,000 rows a part against the 20,000 reference rows.
+ROWS = 20_000
+PAIRS = 1_000 * ROWS
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -31,7 +34,7 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 def test_two_workers_compute_the_parts_of_one_evaluation_and_the_numbers_do_not_change(worker_space, tmp_path):
     adult = pd.read_csv(io.BytesIO(gzip.decompress(ADULT.read_bytes())))
-    reference, synthetic = _csv(adult.iloc[:6000]), _csv(adult.iloc[6000:12000])
+    reference, synthetic = _csv(adult.iloc[:ROWS]), _csv(adult.iloc[ROWS : 2 * ROWS].reset_index(drop=True))
     member = make_member(ProjectFactory(slug="acme"), "pipeline", "pipe")
     response = member.client.post(
         "/api/v1/versions/", {**registration_form(), "file": upload(synthetic)}, format="multipart"
@@ -55,8 +58,8 @@ def test_two_workers_compute_the_parts_of_one_evaluation_and_the_numbers_do_not_
     evaluation = Evaluation.objects.get(pk=evaluation_id)
     assert evaluation.state == "succeeded", evaluation.error
     split = evaluation.results["privacy"]["dcr"]["split"]
-    # 6,000 synthetic and 6,000 random rows, 500 a part.
-    assert (split["parts"], split["pairs_per_part"], sum(split["computed_by"].values())) == (24, PAIRS, 24)
+    # 12,561 synthetic (Adult has 32,561 rows) and as many random rows, 1,000 a part.
+    assert (split["parts"], split["pairs_per_part"], sum(split["computed_by"].values())) == (26, PAIRS, 26)
     assert len(split["computed_by"]) >= 2, (split, [worker.tail() for worker in workers])
     assert split["helpers_asked"] == 8
     assert EvaluationPart.objects.filter(evaluation_id=evaluation_id).count() == 0
