@@ -8,9 +8,6 @@ are ordered by that lock, and no two transactions can deadlock on rows they both
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,23 +15,21 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from common.jsonable import to_jsonable
+from common.evidence import auditlog
 
 from .context import Actor
 from .models import AuditEvent, AuditHead
 
-GENESIS_HASH = "0" * 64
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The hash chain's definition lives in common.evidence.auditlog, so that the offline verifier of exports
+# recomputes exactly these hashes without Django.
+GENESIS_HASH = auditlog.GENESIS_HASH
+canonical_json = auditlog.canonical_json
 
 
 def _event_payload(event: AuditEvent) -> dict[str, Any]:
     return {
         "sequence": event.sequence,
-        "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "occurred_at": auditlog.event_time(event.occurred_at),
         "actor_user_id": event.actor_user_id,
         "actor_username": event.actor_username,
         "actor_via": event.actor_via,
@@ -54,8 +49,7 @@ def _event_payload(event: AuditEvent) -> dict[str, Any]:
 
 def event_hash(event: AuditEvent) -> str:
     """The hash an event must carry, from its predecessor's hash and its own canonical JSON."""
-    body = event.prev_hash + canonical_json(_event_payload(event))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return auditlog.event_hash(_event_payload(event))
 
 
 def _lock_head() -> AuditHead:

@@ -19,6 +19,13 @@ class Reason(StrEnum):
     TOO_FEW_SIGNATURES = "too_few_signatures"
     MISMATCH = "mismatch"
     WRONG_ORIGIN = "wrong_origin"
+    # Exports (common.evidence.export_check):
+    MISSING = "missing"  # a file the manifest lists (or the export must hold) is not in the zip
+    UNLISTED = "unlisted"  # a file in the zip the signed manifest does not list
+    CHAIN_BROKEN = "chain_broken"  # an event's hash does not match its content, or events do not link
+    NOT_INCLUDED = "not_included"  # the events are not in the signed checkpoint's tree
+    INCONSISTENT = "inconsistent"  # the trail is not an extension of an earlier checkpoint
+    NO_PROOF = "no_proof"  # the export carries no proof for what was asked
 
 
 class VerificationError(ValueError):
