@@ -1,7 +1,9 @@
-"""Building an export's zip: version records, then the verified audit-event extract, then the manifest.
+"""Building an export's zip: version records, then the verified audit-event extract, then the signed evidence
+(checkpoint, proofs, keys), then the manifest and its signature.
 
-Every file is hashed while it is written; manifest.json (written last) lists each file's SHA-256, size and
-row count, the scope, the chain verification and the checklist summary.
+Every file is hashed while it is written; manifest.json (written last but for its DSSE envelope) lists each
+file's SHA-256, size and row count, the scope, the chain verification, the checklist summary and the
+checkpoint.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from common.evidence.export_layout import JSON_EVENTS
 from governance.models import PolicyCheck
 from registry.models import Evaluation
 
@@ -27,6 +30,7 @@ from .files import Bundle
 from .jsondoc import write_json
 from .records import version_records
 from .scope import ExportScope, scoped_versions
+from .signing import add_signed_evidence, manifest_envelope
 from .tables import EVENT_COLUMNS, EVENTS_TABLE, VersionTables, cell, event_line
 
 Progress = Callable[[int, str], None]
@@ -128,17 +132,17 @@ def _small_csv(bundle: Bundle, name: str, header: list[str], rows: list[list[Any
     bundle.finish(sink, name, handle)
 
 
-def _write_events(sink, scan: ChainScan, head, batch: int = 2000) -> None:
+def _write_events(sink, rows: Iterable[tuple], batch: int = 2000) -> None:
     """The audit-event extract as CSV, handed to the sink `batch` lines at a time."""
     sink.write(",".join(EVENT_COLUMNS) + "\n")
     lines: list[str] = []
-    for row in scan.events(head):
+    for row in rows:
         lines.append(event_line(row))
+        sink.rows += 1
         if len(lines) == batch:
             sink.write("".join(lines))
             lines = []
     sink.write("".join(lines))
-    sink.rows = scan.extracted
 
 
 def _build_csv(bundle: Bundle, scope: ExportScope, scan: ChainScan, head, ticks, checklist: Checklist) -> None:
@@ -150,7 +154,7 @@ def _build_csv(bundle: Bundle, scope: ExportScope, scan: ChainScan, head, ticks,
             ticks["versions"].tick()
         finished = tables.close()
         sink, handle = bundle.stream(EVENTS_TABLE, background=True)
-        _write_events(sink, scan, head)
+        _write_events(sink, scan.events(head))
         bundle.finish(sink, EVENTS_TABLE, handle)
         for name, path, entry in finished:
             bundle.add_file(name, path, entry)
@@ -167,7 +171,10 @@ def _counted(records: Iterable[dict[str, Any]], checklist: Checklist, ticker: Ti
         yield record
 
 
-def _build_pdf(bundle: Bundle, export: Export, scope: ExportScope, scan: ChainScan, head, ticks, checklist, count):
+def _build_pdf(
+    bundle: Bundle, export: Export, scope: ExportScope, scan: ChainScan, head, ticks, checklist, count
+) -> list[int]:
+    """The PDF (and its listed events as CSV); returns the sequences of the listed events."""
     from .pdf import EVENT_LIMIT, write_pdf
 
     # The cover states the chain verdict and the event counts, so the chain is scanned first (keeping
@@ -192,6 +199,11 @@ def _build_pdf(bundle: Bundle, export: Export, scope: ExportScope, scan: ChainSc
         on_section=ticks["versions"].tick,
     )
     bundle.finish(sink, "report.pdf", handle)
+    # The listed events also as CSV, so that what the PDF shows verifies offline (their hashes are over them).
+    sink, handle = bundle.stream(EVENTS_TABLE)
+    _write_events(sink, shown)
+    bundle.finish(sink, EVENTS_TABLE, handle)
+    return [row[0] for row in shown]
 
 
 def build_export(export: Export, path: Path, progress: Progress) -> dict[str, Any]:
@@ -218,10 +230,15 @@ def build_export(export: Export, path: Path, progress: Progress) -> dict[str, An
     try:
         if export.format == "csv":
             _build_csv(bundle, scope, scan, head, ticks, checklist)
+            events_file, exported = EVENTS_TABLE, scan.sequences
         elif export.format == "json":
             write_json(bundle, export, scope, scan, head, ticks, checklist)
+            events_file, exported = JSON_EVENTS, scan.sequences
         else:
-            _build_pdf(bundle, export, scope, scan, head, ticks, checklist, count)
+            events_file = EVENTS_TABLE
+            exported = _build_pdf(bundle, export, scope, scan, head, ticks, checklist, count)
+        progress(96, "signing")
+        signed = add_signed_evidence(bundle, export, events_file, exported)
         progress(97, "manifest")
         manifest = {
             "manifest_version": MANIFEST_VERSION,
@@ -239,8 +256,9 @@ def build_export(export: Export, path: Path, progress: Progress) -> dict[str, An
             "checklist_summary": checklist.summary(),
             "files": bundle.files,
             "how_to_verify": HOW_TO_VERIFY,
+            **signed,
         }
-        bundle.close(manifest)
+        bundle.close(manifest, manifest_envelope)
     except BaseException:
         bundle.abort()
         raise

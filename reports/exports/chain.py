@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import sha256
 
 from django.db import connection
@@ -20,6 +21,7 @@ from django.db.models import CharField, F, Func, Max, TextField
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
+from common.evidence import auditlog
 from core.audit import GENESIS_HASH, ChainVerification
 from core.models import AuditEvent, AuditHead
 
@@ -53,7 +55,7 @@ _PG_ISO = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:S
 
 def iso(moment: dt.datetime) -> str:
     """A time as the audit chain hashes it."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return auditlog.event_time(moment)
 
 
 def canonical_event(row: tuple) -> str:
@@ -118,8 +120,14 @@ def event_rows(head_sequence: int, chunk_size: int) -> Iterator[tuple]:
         # than Django's converter building a datetime per row.
         events = events.annotate(occurred_at_text=Cast("occurred_at", output_field=TextField()))
         rows = events.values_list(*("occurred_at_text" if f == "occurred_at" else f for f in EVENT_FIELDS))
-        for row in rows.iterator(chunk_size=chunk_size):
-            yield (row[0], _sqlite_iso(row[1]), *row[2:])
+        # One query per chunk, each read to its end: a statement left open keeps a WAL read snapshot, and once
+        # the job's heartbeat thread has written, this connection's own progress update cannot upgrade that
+        # stale snapshot ("database is locked"; every SQLite export scanning longer than a heartbeat failed).
+        last = 0
+        while chunk := list(rows.filter(sequence__gt=last)[:chunk_size]):
+            for row in chunk:
+                yield (row[0], _sqlite_iso(row[1]), *row[2:])
+            last = chunk[-1][0]
         return
     for row in events.values_list(*EVENT_FIELDS).iterator(chunk_size=chunk_size):
         yield (row[0], iso(row[1]), *row[2:])
@@ -155,6 +163,8 @@ class ChainScan:
     verification: ChainVerification | None = None
     scanned: int = 0
     extracted: int = 0
+    # The sequences of the in-scope events, in order: the leaves the export's batch proof covers.
+    sequences: array = field(default_factory=lambda: array("q"))
     # The canonical JSON of the row just yielded, when verification computed it (None past a break).
     canonical: str | None = None
     # Called with the number of events scanned so far, every `report_every` events (progress + heartbeat).
@@ -209,6 +219,7 @@ class ChainScan:
                         expected += 1
             if self._in_scope(row):
                 self.extracted += 1
+                self.sequences.append(sequence)
                 yield row
         checked = expected - 1
         if broken is None:

@@ -9,8 +9,11 @@ import queue
 import shutil
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from common.evidence.export_layout import ENVELOPE, MANIFEST
 
 # Flushing every 256 KiB keeps writes large (fast) and memory flat.
 _BUFFER_CHARS = 256 * 1024
@@ -145,10 +148,18 @@ class Bundle:
             shutil.copyfileobj(src, dst, 1024 * 1024)
         self.files.append(entry)
 
-    def close(self, manifest: dict[str, Any]) -> bytes:
-        """Write manifest.json last and close; return the manifest's bytes."""
+    def add_bytes(self, name: str, data: bytes, *, rows: int) -> None:
+        """A small file written at once, listed in the manifest like the others."""
+        self.zip.writestr(name, data)
+        self.files.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows})
+
+    def close(self, manifest: dict[str, Any], envelope: Callable[[bytes], dict[str, Any]] | None = None) -> bytes:
+        """Write manifest.json last (then its signature envelope, if given: the one file it cannot list) and
+        close; return the manifest's bytes."""
         data = manifest_bytes(manifest)
-        self.zip.writestr("manifest.json", data)
+        self.zip.writestr(MANIFEST, data)
+        if envelope is not None:
+            self.zip.writestr(ENVELOPE, json.dumps(envelope(data), indent=1, sort_keys=True).encode("utf-8"))
         self.zip.close()
         return data
 

@@ -67,7 +67,15 @@ def test_an_auditor_requests_and_downloads_an_export_in_the_admin(team, version,
     assert f'href="/admin/reports/export/{export.pk}/download/"' in listing
     download = client.get(f"/admin/reports/export/{export.pk}/download/")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-    assert sorted(archive.namelist()) == ["manifest.json", "report.pdf"]
+    assert sorted(archive.namelist()) == [
+        "audit_events.csv",  # the events the PDF lists, so that they verify offline
+        "audit_proof.json",
+        "checkpoint.json",
+        "manifest.dsse.json",
+        "manifest.json",
+        "report.pdf",
+        "signing_keys.json",
+    ]
     assert json.loads(archive.read("manifest.json"))["versions"] == 1
 
 

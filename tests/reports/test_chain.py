@@ -130,3 +130,24 @@ def test_sqlite_timestamps_are_rewritten_as_the_chain_hashes_them():
     assert _sqlite_iso("2026-01-02 03:04:05.123456") == "2026-01-02T03:04:05.123456+00:00"
     assert _sqlite_iso("2026-01-02 03:04:05") == "2026-01-02T03:04:05.000000+00:00"
     assert _sqlite_iso("2026-01-02T05:04:05+02:00") == "2026-01-02T03:04:05.000000+00:00"
+
+
+@pytest.mark.parametrize(
+    "text", ["=SUM(A1)", "+1", "-1", "@x", "\tx", "\rx", "'quoted", "plain", "", 'ünï\ncode, "q" \\']
+)
+def test_the_offline_verifier_reads_exported_events_back_to_their_hashes(text):
+    from common.evidence.auditlog import event_hash as shared_event_hash
+    from common.evidence.export_events import csv_events, json_events
+    from reports.exports.jsondoc import event_object
+    from reports.exports.tables import EVENT_COLUMNS, event_line
+
+    row = (7, "2026-01-01T00:00:00.000001+00:00", None, text, "via", text, "t", text, text, None, text)
+    row += (canonical_json({"k": text}), canonical_json(text), text, "", "a" * 64)
+    row += (row_hash((*row, "")),)
+    written = (",".join(EVENT_COLUMNS) + "\n" + event_line(row)).encode()
+    [(payload, stored)] = list(csv_events(io.BytesIO(written), "audit_events.csv"))
+    assert (shared_event_hash(payload), stored) == (row[16], row[16])
+    assert payload["actor_username"] == text and payload["project_id"] is None
+    written = b'{"export": {},\n"audit_events": [\n' + event_object(row).encode() + b'\n],\n"x": 1}\n'
+    [(payload, stored)] = list(json_events(io.BytesIO(written), "export.json"))
+    assert (shared_event_hash(payload), stored) == (row[16], row[16])

@@ -48,6 +48,8 @@ CSV_FILES = [
     "chain_verification.csv",
     "checklist_summary.csv",
 ]
+# Every format's zip also holds the signed evidence (tests/reports/test_export_signing.py).
+SIGNED_FILES = ["checkpoint.json", "audit_proof.json", "signing_keys.json"]
 
 
 @pytest.fixture
@@ -110,7 +112,7 @@ def test_csv_export_round_trips(world, run):
     export = run("csv")
     assert (export.state, export.progress, export.step, export.error) == ("succeeded", 100, "done", None)
     archive = _zip(export)
-    assert sorted(archive.namelist()) == sorted([*CSV_FILES, "manifest.json"])
+    assert sorted(archive.namelist()) == sorted([*CSV_FILES, *SIGNED_FILES, "manifest.json", "manifest.dsse.json"])
     versions = {row["version_id"]: row for row in _csv(archive, "versions.csv")}
     assert set(versions) == {str(world["approved"].pk), str(world["pending"].pk)}
     approved = versions[str(world["approved"].pk)]
@@ -154,7 +156,9 @@ def test_manifest_lists_the_sha256_of_every_file_and_is_in_the_audit_trail(world
     archive = _zip(export)
     manifest_bytes = archive.read("manifest.json")
     manifest = json.loads(manifest_bytes)
-    assert sorted(f["name"] for f in manifest["files"]) == sorted(n for n in archive.namelist() if n != "manifest.json")
+    # Every file but the manifest and its signature envelope (which signs the manifest's bytes).
+    unlisted = ("manifest.json", "manifest.dsse.json")
+    assert sorted(f["name"] for f in manifest["files"]) == sorted(n for n in archive.namelist() if n not in unlisted)
     for entry in manifest["files"]:
         data = archive.read(entry["name"])
         assert (hashlib.sha256(data).hexdigest(), len(data)) == (entry["sha256"], entry["bytes"])
