@@ -11,9 +11,12 @@ PostgreSQL's COPY (SQLite: executemany) — a fast path that bypasses `record_ev
 `verify_chain` accepts, which the export then verifies. Each format is then exported by `core.jobs.run` in a
 fresh child process, which reports its wall time and its own peak RSS
 (`_machine.peak_rss_mb`, VmHWM: the interpreter, Django and the export together; the RSS
-after Django has started is shown next to it). The PDF is a document for people: it lists every version
-in its summary table but gives only the first 200 a section of their own, and lists the first 2,000
-events (counting the rest per action). No assertion on time.
+after Django has started is shown next to it). Each format runs twice: without the signing step (no
+checkpoint, proofs or envelope; "unsigned s") and then as the registry runs it, timing the signing step inside
+that run (signing a checkpoint with `core.checkpoints.checkpoint_now`, the proofs, the envelope); the offline
+verifier (`common.evidence.export_check`) then checks the signed zip in another fresh process. The PDF is a
+document for people: it lists every version in its summary table but gives only the first 200 a section of
+their own, and lists the first 2,000 events (counting the rest per action). No assertion on time.
 """
 
 from __future__ import annotations
@@ -206,16 +209,45 @@ def seed(versions: int, events: int) -> dict:
     return {"records_seconds": records_seconds, "events_seconds": time.perf_counter() - started}
 
 
-def export(fmt: str) -> dict:
-    """Run one export in this (fresh) process; report time, throughput and peak RSS."""
+class _Timer:
+    """Wraps a module's function and adds up the seconds spent in it."""
+
+    def __init__(self, module, name: str):
+        self.seconds, self.function = 0.0, getattr(module, name)
+        setattr(module, name, self)
+
+    def __call__(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return self.function(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def export(fmt: str, unsigned: bool = False) -> dict:
+    """Run one export in this (fresh) process; report time, throughput, peak RSS and the signing step's time.
+
+    ``unsigned``: the same export with the signing step switched off (no checkpoint, proofs, keys or envelope),
+    to measure what signing adds.
+    """
     _django()
     from django.contrib.auth import get_user_model
 
     from core import jobs
     from core.models import Project
+    from reports.exports import build, signing
     from reports.models import Export
     from reports.services.exports import export_path
 
+    if unsigned:
+        build.add_signed_evidence = lambda *args, **kwargs: {}
+        build.manifest_envelope = None
+    timers = {
+        "signing_s": _Timer(build, "add_signed_evidence"),
+        "envelope_s": _Timer(build, "manifest_envelope") if not unsigned else None,
+        "checkpoint_s": _Timer(signing, "checkpoint_now"),
+        "proofs_s": _Timer(signing, "audit_proof"),
+    }
     baseline = _rss_mb()
     job = Export.objects.create(
         project=Project.objects.get(slug="bench"), format=fmt, requested_by=get_user_model().objects.get(username="aud")
@@ -232,9 +264,27 @@ def export(fmt: str) -> dict:
         "versions": manifest["versions"],
         "chain_ok": manifest["chain_verification"]["ok"],
         "bytes": export_path(job.file_path).stat().st_size,
+        "path": str(export_path(job.file_path)),
         "peak_rss_mb": _rss_mb(),
         "baseline_rss_mb": baseline,
+        **{name: timer.seconds if timer else 0.0 for name, timer in timers.items()},
     }
+
+
+def verify(path: str) -> dict:
+    """Run the offline verifier on an export zip in this (fresh) process, with the key the zip names."""
+    import zipfile
+
+    sys.path.insert(0, str(REPO))
+    from common.evidence.export_check import verify_export
+    from common.evidence.keys import key_id, load_public_key
+
+    with zipfile.ZipFile(path) as archive:
+        keys = [load_public_key(pem) for pem in json.loads(archive.read("signing_keys.json")).values()]
+    started = time.perf_counter()
+    result = verify_export(path, {key_id(key): key for key in keys})
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "ok": result.ok, "lines": result.lines(), "peak_rss_mb": _rss_mb()}
 
 
 def _child(args: list[str], env: dict) -> dict:
@@ -251,13 +301,17 @@ def main() -> None:
     parser.add_argument("--formats", default="csv,json,pdf")
     parser.add_argument("--output", type=Path, help="also write the table to this file")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL benchmark database afterwards")
+    parser.add_argument("--unsigned", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.job == "seed":
         print(json.dumps(seed(args.versions, args.events)))
         return
+    if args.job == "verify":
+        print(json.dumps(verify(args.output)))
+        return
     if args.job:
-        print(json.dumps(export(args.job)))
+        print(json.dumps(export(args.job, unsigned=args.unsigned)))
         return
 
     base = os.environ.get("DATABASE_URL")
@@ -278,16 +332,27 @@ def main() -> None:
                 f"{seeded['events_seconds']:.1f} s",
                 "",
                 "| format | versions | audit events | seconds | events/s | zip MB | peak RSS MB (after setup) "
-                "| chain |",
-                "|---|---:|---:|---:|---:|---:|---:|---|",
+                "| chain | unsigned s (peak RSS MB) | signing step s (checkpoint_now / proofs) "
+                "| signing % of the export | verify-export s (peak RSS MB) |",
+                "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
             ]
             for fmt in args.formats.split(","):
+                # Unsigned first: the signed run's checkpoint then covers it too, as in a real sequence of exports.
+                unsigned = _child(["--job", fmt, "--unsigned"], env)
                 result = _child(["--job", fmt], env)
+                checked = _child(["--job", "verify", "--output", result["path"]], env)
+                if not checked["ok"]:
+                    raise SystemExit("verify-export failed:\n" + "\n".join(checked["lines"]))
+                step = result["signing_s"] + result["envelope_s"]
                 lines.append(
                     f"| {fmt} | {result['versions']:,} | {result['events']:,} | {result['seconds']:.1f} | "
                     f"{result['events'] / result['seconds']:,.0f} | {result['bytes'] / 1e6:.0f} | "
                     f"{result['peak_rss_mb']:.0f} ({result['baseline_rss_mb']:.0f}) | "
-                    f"{'verified' if result['chain_ok'] else 'BROKEN'} |"
+                    f"{'verified' if result['chain_ok'] else 'BROKEN'} | "
+                    f"{unsigned['seconds']:.1f} ({unsigned['peak_rss_mb']:.0f}) | "
+                    f"{step:.2f} ({result['checkpoint_s']:.2f} / {result['proofs_s']:.2f}) | "
+                    f"{100 * step / (result['seconds'] - step):.1f} | "
+                    f"{checked['seconds']:.1f} ({checked['peak_rss_mb']:.0f}) |"
                 )
         finally:
             if postgres and not args.keep:
