@@ -21,6 +21,7 @@ import pytest
 
 from core.audit import verify_chain
 from core.models import AuditEvent
+from core.signing import active_key
 from governance.models import PolicyCheck
 from registry.models import DatasetVersion, Evaluation, RegistrationJob
 from reports.models import Export
@@ -127,6 +128,9 @@ def test_an_evaluation_whose_pool_process_is_killed_completes_exactly_once_on_th
 def test_an_export_whose_worker_is_killed_before_it_finished_completes_exactly_once(worker_space):
     project = ProjectFactory(slug="acme")
     auditor = make_member(project, "auditor", "aud")
+    # Publish the signing key first: its first signature records that under the audit head's lock, which
+    # this test holds below to stop the worker between building the zip and recording its success.
+    active_key()
     response = auditor.client.post("/api/v1/exports/", {"project": "acme", "format": "json"}, format="json")
     assert response.status_code == 202, response.content
     export_id = response.json()["id"]
